@@ -1,0 +1,1 @@
+"""Pure request/response transforms (no sockets, no files)."""

@@ -1,0 +1,1 @@
+"""Client-facing surfaces: thin I/O glue, one module per surface."""

@@ -1,0 +1,1 @@
+"""Tool injection: sources (MCP, LlamaStack) and the tool loop."""
