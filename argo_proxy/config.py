@@ -1,0 +1,275 @@
+"""Configuration: defaults < config file < environment < command line, with validation."""
+
+from __future__ import annotations
+
+import getpass
+import os
+
+from . import yamlish
+
+DEV = "https://apps-dev.inside.anl.gov/argoapi"
+PROD = "https://apps.inside.anl.gov/argoapi"
+SEARCH_PATH = ("./config.yaml", "~/.config/argoproxy/config.yaml", "~/.argoproxy/config.yaml")
+SAVE_PATH = "~/.config/argoproxy/config.yaml"
+TRUTHY = ("true", "1", "t", "yes", "y", "on")
+FALSY = ("false", "0", "f", "no", "n", "off", "")
+
+
+class ConfigError(ValueError):
+    """A bad config file or value; the message names the file and line where known."""
+
+
+class Field:
+    def __init__(self, name, kind, default, env=(), secret=False, aliases=(), doc=""):
+        self.name = name
+        self.kind = kind
+        self.default = default
+        self.env = env
+        self.secret = secret
+        self.aliases = aliases
+        self.doc = doc
+
+
+# Every key the proxy understands. Argo URLs default to None: derived in `_derive_urls`.
+FIELDS = (
+    Field("host", str, "127.0.0.1", doc="address to listen on"),
+    Field("port", int, 44497, env=("PORT",)),
+    Field("socket", str, None, doc="listen on this Unix socket instead of host:port"),
+    Field("user", str, "", env=("ARGO_USER",), doc="your ANL user name (Argo needs it)"),
+    Field("verbose", bool, False, env=("VERBOSE",), doc="log request bodies too"),
+    Field("argo_base_url", str, None, doc="one Argo root from which every Argo URL is derived"),
+    Field("argo_url", str, None),
+    Field("argo_stream_url", str, None),
+    Field("argo_embedding_url", str, None),
+    Field("argo_model_url", str, None, aliases=("_argo_model_url",)),
+    Field("native_openai_base_url", str, None),
+    Field("use_native_openai", bool, False, env=("USE_NATIVE_OPENAI",)),
+    Field("real_stream", bool, True, env=("REAL_STREAM",)),
+    Field("tool_prompting", bool, False, env=("TOOL_PROMPT",), aliases=("tool_prompt", "_tool_prompt")),
+    Field("username_passthrough", bool, False, env=("USERNAME_PASSTHROUGH",)),
+    Field("enable_payload_control", bool, False, doc="accepted for 2.x; images are never recompressed"),
+    Field("max_payload_size", float, 20.0, doc="MB of downloaded images per request"),
+    Field("image_timeout", float, 30.0),
+    Field("concurrent_downloads", int, 10),
+    Field("allow_private_image_urls", bool, False),
+    Field("model_refresh_interval_hours", float, 24.0),
+    Field("proxy_api_key", str, None, env=("ARGO_PROXY_API_KEY",), secret=True),
+    Field("max_body_mb", float, 100.0),
+    Field("connect_timeout", float, 10.0, env=("ARGO_PROXY_CONNECT_TIMEOUT",)),
+    Field("read_timeout", float, 600.0, env=("ARGO_PROXY_READ_TIMEOUT",)),
+    Field("keepalive_interval", float, 15.0),
+    Field("idle_timeout", float, 60.0, doc="seconds an idle client connection is kept open"),
+    Field("ca_bundle", str, None, env=("SSL_CERT_FILE",)),
+    Field("max_connections", int, 1024, env=("ARGO_PROXY_MAX_CONNECTIONS",)),
+    Field("config_version", str, None, doc="written by argo-proxy 2.8.4+; ignored"),
+)
+BY_NAME = {f.name: f for f in FIELDS}
+BY_KEY = dict(BY_NAME, **{a: f for f in FIELDS for a in f.aliases})
+
+
+class Config:
+    """Resolved settings; `sources[name]` says where each value came from."""
+
+    def __init__(self):
+        for f in FIELDS:
+            setattr(self, f.name, f.default)
+        self.sources = {f.name: "default" for f in FIELDS}
+        self.path = None          # the config file used, if any
+        self.warnings = []        # unknown keys and other non-fatal findings
+
+    def set(self, name, value, source):
+        setattr(self, name, value)
+        self.sources[name] = source
+
+    @property
+    def mode(self):
+        return "native-openai" if self.use_native_openai else "standard"
+
+    def as_dict(self, redact=True):
+        out = {}
+        for f in FIELDS:
+            value = getattr(self, f.name)
+            if redact and f.secret and value:
+                value = "***"
+            out[f.name] = value
+        return out
+
+    def show(self) -> str:
+        """The resolved config as YAML, each line commented with its source."""
+        header = "# argo-proxy configuration (file: %s)\n" % (self.path or "none")
+        return header + yamlish.dumps(self.as_dict(), comments=dict(self.sources))
+
+
+def find_config(explicit=None):
+    """The config path to use: the explicit one, or the first of the search path that exists."""
+    if explicit:
+        return os.path.abspath(os.path.expanduser(explicit))
+    for candidate in SEARCH_PATH:
+        path = os.path.abspath(os.path.expanduser(candidate))
+        if os.path.isfile(path):
+            return path
+    return None
+
+
+def load(explicit_path=None, environ=None, cli=None) -> Config:
+    """Build a Config from defaults, the config file, the environment and CLI values."""
+    environ = os.environ if environ is None else environ
+    cfg = Config()
+    path = find_config(explicit_path)
+    if path:
+        if not os.path.isfile(path):
+            raise ConfigError("%s: config file not found" % path)
+        _apply_file(cfg, path)
+    _apply_env(cfg, environ)
+    for name, value in (cli or {}).items():
+        if value is not None:
+            cfg.set(name, _coerce(BY_NAME[name], value, "command line"), "command line")
+    _derive_urls(cfg)
+    validate(cfg)
+    return cfg
+
+
+def _apply_file(cfg, path):
+    try:
+        with open(path, encoding="utf-8") as fh:
+            text = fh.read()
+        data, lines = yamlish.load_with_lines(text)
+    except yamlish.YamlError as exc:
+        raise ConfigError("%s: %s" % (path, exc))
+    except OSError as exc:
+        raise ConfigError("%s: cannot read: %s" % (path, exc.strerror or exc))
+    cfg.path = path
+    if data is None:
+        return
+    if not isinstance(data, dict):
+        raise ConfigError("%s: line 1: the config must be a mapping of key: value lines" % path)
+    for key, value in data.items():
+        where = "%s:%s" % (path, lines.get(key, "?"))
+        field = BY_KEY.get(key)
+        if field is None:
+            cfg.warnings.append("%s: unknown key %r ignored" % (where, key))
+            continue
+        if value is None and field.default is not None:
+            continue  # an empty value keeps the default
+        cfg.set(field.name, _coerce(field, value, where), "config file line %s" % lines.get(key, "?"))
+
+
+def _apply_env(cfg, environ):
+    for f in FIELDS:
+        for var in f.env:
+            raw = environ.get(var)
+            if raw is None or (raw == "" and f.kind is not str):
+                continue
+            cfg.set(f.name, _coerce(f, raw, "environment variable " + var), "env " + var)
+
+
+def _coerce(field, value, where):
+    kind = field.kind
+    try:
+        if value is None:
+            return None
+        if kind is bool:
+            return _to_bool(value)
+        if kind is int and not isinstance(value, bool):
+            if isinstance(value, float) and value != int(value):
+                raise ValueError
+            return int(value)
+        if kind is float and not isinstance(value, bool):
+            return float(value)
+        if kind is str and isinstance(value, (str, int, float)) and not isinstance(value, bool):
+            return str(value)
+    except (TypeError, ValueError):
+        pass
+    raise ConfigError("%s: %s must be %s, got %r" % (where, field.name, _KIND_NAMES[kind], value))
+
+
+_KIND_NAMES = {bool: "true or false", int: "a whole number", float: "a number", str: "a string"}
+
+
+def _to_bool(value):
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in TRUTHY:
+        return True
+    if text in FALSY:
+        return False
+    raise ValueError(value)
+
+
+def _derive_urls(cfg):
+    """Fill unset Argo URLs from argo_base_url, else from the argo-proxy 2.x defaults."""
+    base = (cfg.argo_base_url or "").rstrip("/")
+    legacy = base or DEV
+    derived = {
+        "argo_url": legacy + "/api/v1/resource/chat/",
+        "argo_stream_url": legacy + "/api/v1/resource/streamchat/",
+        "argo_embedding_url": (base or PROD) + "/api/v1/resource/embed/",
+        "native_openai_base_url": legacy + "/v1/",
+    }
+    source = "derived from argo_base_url" if base else "default"
+    for name, url in derived.items():
+        if not getattr(cfg, name):
+            cfg.set(name, url, source)
+    if not cfg.native_openai_base_url.endswith("/"):
+        cfg.native_openai_base_url += "/"
+    if not cfg.argo_model_url:
+        if cfg.use_native_openai:
+            cfg.set("argo_model_url", cfg.native_openai_base_url + "models", "derived from native_openai_base_url")
+        else:
+            cfg.set("argo_model_url", legacy + "/api/v1/models/", source)
+
+
+def validate(cfg):
+    """Raise ConfigError for a value that cannot work."""
+    def fail(name, why):
+        raise ConfigError("%s (%s): %s" % (name, cfg.sources.get(name, "?"), why))
+
+    if not 0 <= cfg.port <= 65535:
+        fail("port", "must be between 0 and 65535, got %d" % cfg.port)
+    for name in ("argo_url", "argo_stream_url", "argo_embedding_url", "argo_model_url",
+                 "native_openai_base_url", "argo_base_url"):
+        url = getattr(cfg, name)
+        if url and not url.startswith(("http://", "https://")):
+            fail(name, "must start with http:// or https://, got %r" % url)
+    for name in ("max_body_mb", "connect_timeout", "read_timeout", "image_timeout", "max_payload_size",
+                 "idle_timeout"):
+        if getattr(cfg, name) <= 0:
+            fail(name, "must be greater than 0")
+    for name in ("keepalive_interval", "model_refresh_interval_hours"):
+        if getattr(cfg, name) < 0:
+            fail(name, "must be 0 (off) or more")
+    if cfg.max_connections < 1 or cfg.concurrent_downloads < 1:
+        fail("max_connections" if cfg.max_connections < 1 else "concurrent_downloads", "must be at least 1")
+    if cfg.user:
+        problem = user_problem(cfg.user)
+        if problem:
+            fail("user", problem)
+        cfg.user = cfg.user.strip().lower()
+
+
+def user_problem(name):
+    """Why a user name cannot be sent to Argo, or None if it can."""
+    name = (name or "").strip()
+    if not name:
+        return "the user name is empty"
+    if any(ch.isspace() for ch in name):
+        return "the user name %r contains spaces" % name
+    return None
+
+
+def login_name():
+    try:
+        return getpass.getuser().strip().lower()
+    except Exception:  # no passwd entry and no LOGNAME/USER: nothing to offer
+        return ""
+
+
+def save(values: dict, path=SAVE_PATH) -> str:
+    """Write a config file (creating its folder) and return its path."""
+    path = os.path.abspath(os.path.expanduser(path))
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "w", encoding="utf-8") as fh:
+        fh.write("# argo-proxy configuration; keys are documented in the README.\n")
+        fh.write(yamlish.dumps(values))
+    return path

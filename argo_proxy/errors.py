@@ -1,0 +1,88 @@
+"""One exception type for every failure the proxy reports, and its client envelopes."""
+
+from __future__ import annotations
+
+import json
+
+# Default OpenAI error "type" for a status; routes may pass their own.
+_OPENAI_TYPES = {
+    400: "invalid_request_error",
+    401: "authentication_error",
+    403: "permission_error",
+    404: "not_found_error",
+    405: "invalid_request_error",
+    408: "timeout_error",
+    413: "invalid_request_error",
+    429: "rate_limit_error",
+    502: "upstream_error",
+    503: "upstream_unavailable",
+    504: "upstream_timeout",
+}
+
+_ANTHROPIC_TYPES = {
+    400: "invalid_request_error",
+    401: "authentication_error",
+    403: "permission_error",
+    404: "not_found_error",
+    413: "request_too_large",
+    429: "rate_limit_error",
+    529: "overloaded_error",
+}
+
+NETWORK_HINT = ("Argo is only reachable from the ANL network, over the VPN, "
+                "or through an SSH tunnel.")
+
+
+class ProxyError(Exception):
+    """A failure with an HTTP status, shown to the client in its own error format."""
+
+    def __init__(self, status: int, message: str, type: str | None = None,
+                 param: str | None = None, code: str | None = None):
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.type = type or _OPENAI_TYPES.get(status, "server_error" if status >= 500 else "invalid_request_error")
+        self.param = param
+        self.code = code
+
+    def openai_body(self) -> dict:
+        return {"error": {"message": self.message, "type": self.type,
+                          "param": self.param, "code": self.code}}
+
+    def anthropic_body(self) -> dict:
+        kind = _ANTHROPIC_TYPES.get(self.status, "api_error")
+        return {"type": "error", "error": {"type": kind, "message": self.message}}
+
+    def body(self, style: str = "openai") -> dict:
+        return self.anthropic_body() if style == "anthropic" else self.openai_body()
+
+
+def error_bytes(err: ProxyError, style: str = "openai") -> bytes:
+    return json.dumps(err.body(style)).encode("utf-8")
+
+
+def upstream_message(status: int, body: bytes) -> str:
+    """The upstream's own error message, dug out of the common envelopes."""
+    text = body.decode("utf-8", "replace").strip()
+    try:
+        data = json.loads(text)
+    except ValueError:
+        return text[:500] or "HTTP %d with an empty body" % status
+    found = _find_message(data)
+    return found if found else text[:500]
+
+
+def _find_message(data) -> str | None:
+    if isinstance(data, str):
+        return data
+    if not isinstance(data, dict):
+        return None
+    for key in ("error", "detail", "message"):
+        if key in data:
+            inner = data[key]
+            found = _find_message(inner) if isinstance(inner, dict) else inner
+            if isinstance(found, str) and found:
+                return found
+            if inner is not None and not isinstance(inner, dict):
+                return json.dumps(inner)
+    return None

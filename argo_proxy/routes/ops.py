@@ -1,0 +1,51 @@
+"""Operations endpoints: health, version, model list, refresh."""
+
+from __future__ import annotations
+
+import platform
+
+from .. import __version__
+from ..errors import ProxyError
+
+
+def register(app):
+    r = app.router
+    r.add("GET", "/", welcome, public=True)
+    r.add("GET", "/health", health, public=True)
+    r.add("GET", "/version", version)
+    r.add("GET", "/v1/models", list_models)
+    r.add("GET", "/v1/models/{model:path}", get_model)
+    r.add("POST", "/refresh", refresh)
+
+
+def welcome(req, res):
+    res.json(200, {"message": "argo-proxy %s: an OpenAI-compatible gateway to Argo. "
+                              "Point your client at /v1." % __version__})
+
+
+def health(req, res):
+    res.json(200, {"status": "healthy"})
+
+
+def version(req, res):
+    cfg = req.app.config
+    res.json(200, {"name": "argo-proxy", "version": __version__,
+                   "python": platform.python_version(), "mode": cfg.mode,
+                   "models": req.app.models.stats()})
+
+
+def list_models(req, res):
+    res.json(200, {"object": "list", "data": req.app.models.openai_list()})
+
+
+def get_model(req, res):
+    found = req.app.models.get(req.params["model"])
+    if found is None:
+        raise ProxyError(404, "The model %r does not exist here; GET /v1/models lists them."
+                         % req.params["model"], param="model", code="model_not_found")
+    res.json(200, found)
+
+
+def refresh(req, res):
+    result = req.app.refresh_models()
+    res.json(200 if result.get("ok") else 502, result)

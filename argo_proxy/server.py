@@ -1,0 +1,612 @@
+"""HTTP server core: threads, keep-alive, routing, limits, auth, error and stream writing."""
+
+from __future__ import annotations
+
+import hmac
+import http.server
+import json
+import logging
+import os
+import re
+import select
+import socket
+import socketserver
+import stat
+import threading
+import time
+from urllib.parse import parse_qs, urlsplit
+
+from . import __version__
+from .errors import ProxyError, error_bytes
+
+log = logging.getLogger("argo_proxy")
+
+_REASONS = http.server.BaseHTTPRequestHandler.responses
+
+
+class Route:
+    def __init__(self, method, pattern, handler, style, public):
+        self.method = method
+        self.pattern = pattern
+        self.handler = handler
+        self.style = style
+        self.public = public
+
+
+class Router:
+    """Method + path → handler. Paths may end in `/{name}` or `/{name:path}`."""
+
+    def __init__(self):
+        self._exact = {}
+        self._patterns = []
+
+    def add(self, method, path, handler, style="openai", public=False):
+        route = Route(method, path, handler, style, public)
+        if "{" not in path:
+            self._exact.setdefault(path, {})[method] = route
+            return
+        regex = re.escape(path.split("{", 1)[0])
+        name = path.split("{", 1)[1].rstrip("}")
+        if name.endswith(":path"):
+            regex += "(?P<%s>.+)" % name[:-5]
+        else:
+            regex += "(?P<%s>[^/]+)" % name
+        self._patterns.append((re.compile(regex + "$"), method, route))
+
+    def match(self, method, path):
+        """(route, params). Raises 404 for an unknown path, 405 for a wrong method."""
+        path = _canonical_path(path)
+        methods = self._exact.get(path)
+        if methods:
+            route = methods.get(method) or (methods.get("GET") if method == "HEAD" else None)
+            if route:
+                return route, {}
+            raise _not_allowed(method, path, methods)
+        allowed = {}
+        for regex, m, route in self._patterns:
+            found = regex.match(path)
+            if found:
+                if m == method or (method == "HEAD" and m == "GET"):
+                    return route, found.groupdict()
+                allowed[m] = route
+        if allowed:
+            raise _not_allowed(method, path, allowed)
+        raise ProxyError(404, "Unknown route: %s %s" % (method, path), code="not_found")
+
+    def style_for(self, path):
+        """The error style of the route a path would reach (for errors before routing)."""
+        path = _canonical_path(path)
+        for route in (self._exact.get(path) or {}).values():
+            return route.style
+        return "anthropic" if path.startswith("/v1/messages") else "openai"
+
+
+def _canonical_path(path):
+    # /openai/v1/... is the same surface as /v1/... (LlamaStack-style clients use it)
+    if path.startswith("/openai/v1/") or path == "/openai/v1":
+        path = path[len("/openai"):]
+    if len(path) > 1 and path.endswith("/"):
+        path = path[:-1]
+    return path
+
+
+def _not_allowed(method, path, methods):
+    err = ProxyError(405, "Method %s is not allowed on %s (allowed: %s)"
+                     % (method, path, ", ".join(sorted(methods))), code="method_not_allowed")
+    err.allow = ", ".join(sorted(methods))
+    return err
+
+
+class Request:
+    """What a route handler needs to know about one client request."""
+
+    def __init__(self, handler, route, params):
+        parts = urlsplit(handler.path)
+        self.method = handler.command
+        self.path = parts.path
+        self.query_string = parts.query
+        self.query = parse_qs(parts.query)
+        self.headers = handler.headers
+        self.params = params
+        self.route = route
+        self.app = handler.server.app
+        self.body = b""
+        self.model = None  # set by routes, for the access log
+
+    def header(self, name, default=None):
+        return self.headers.get(name, default)
+
+    def json(self) -> dict:
+        """The body as a JSON object, or a 400/415 that says what is wrong."""
+        if not self.body.strip():
+            raise ProxyError(400, "Request body is empty; expected a JSON object.", code="invalid_json")
+        try:
+            data = json.loads(self.body)
+        except ValueError as exc:
+            ctype = (self.header("Content-Type") or "").split(";")[0].strip().lower()
+            if ctype and "json" not in ctype and "x-www-form-urlencoded" not in ctype:
+                raise ProxyError(415, "Expected a JSON body with Content-Type: application/json, got %r."
+                                 % ctype, code="unsupported_media_type")
+            raise ProxyError(400, "Invalid JSON in request body: %s" % exc, code="invalid_json")
+        if not isinstance(data, dict):
+            raise ProxyError(400, "Request body must be a JSON object, got %s." % type(data).__name__,
+                             code="invalid_json")
+        return data
+
+
+class Stream:
+    """A chunked response written event by event; safe to write from two threads."""
+
+    def __init__(self, handler, style):
+        self._handler = handler
+        self._wfile = handler.wfile
+        self.style = style
+        self.lock = threading.Lock()
+        self.broken = False
+        self.closed = False
+        self.last_write = time.monotonic()
+        self._on_disconnect = []
+
+    def write(self, data: bytes) -> bool:
+        """Send one event (one chunk, flushed). False once the client has gone."""
+        if not data:
+            return not self.broken
+        with self.lock:
+            if self.broken or self.closed:
+                return False
+            try:
+                self._wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
+                self.last_write = time.monotonic()
+            except OSError:
+                self._mark_broken()
+        return not self.broken
+
+    def on_disconnect(self, callback):
+        """Call `callback()` (from any thread) if the client goes away mid-stream."""
+        self._on_disconnect.append(callback)
+
+    def _mark_broken(self):
+        if self.broken:
+            return
+        self.broken = True
+        self._handler.close_connection = True
+        for callback in self._on_disconnect:
+            try:
+                callback()
+            except Exception:  # a failing callback must not hide the disconnect
+                log.debug("disconnect callback failed", exc_info=True)
+
+    def fail(self, err: ProxyError):
+        """End the stream with an error event the client's SDK will raise."""
+        body = err.body(self.style)
+        if self.style == "anthropic":
+            data = b"event: error\ndata: " + json.dumps(body).encode() + b"\n\n"
+        else:
+            data = b"data: " + json.dumps(body).encode() + b"\n\n"
+        self.write(data)
+        self.close()
+
+    def close(self):
+        with self.lock:
+            if self.closed:
+                return
+            self.closed = True
+            if not self.broken:
+                try:
+                    self._wfile.write(b"0\r\n\r\n")
+                except OSError:
+                    self.broken = True
+        self._handler.server.monitor.remove(self)
+
+    def client_gone(self) -> bool:
+        """True if the client closed its side (checked without blocking)."""
+        sock = self._handler.connection
+        try:
+            readable, _, _ = select.select([sock], [], [], 0)
+            if not readable:
+                return False
+            return sock.recv(1, socket.MSG_PEEK) == b""
+        except (OSError, ValueError):
+            return True
+
+
+class Response:
+    """Writes a whole response in one send, or starts a Stream."""
+
+    def __init__(self, handler, style):
+        self._handler = handler
+        self.style = style
+        self.status = None
+        self.stream_obj = None
+
+    @property
+    def started(self):
+        return self.status is not None
+
+    def json(self, status, obj, headers=None):
+        body = json.dumps(obj).encode("utf-8")
+        self.send(status, body, "application/json", headers)
+
+    def send(self, status, body: bytes, content_type="application/json", headers=None):
+        h = self._handler
+        lines = self._head(status, content_type, headers)
+        lines.append("Content-Length: %d" % len(body))
+        head = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
+        h.wfile.write(head if h.command == "HEAD" else head + body)
+
+    def stream(self, status=200, content_type="text/event-stream", headers=None) -> Stream:
+        h = self._handler
+        lines = self._head(status, content_type, headers)
+        lines += ["Transfer-Encoding: chunked", "Cache-Control: no-cache", "X-Accel-Buffering: no"]
+        h.wfile.write(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1"))
+        self.stream_obj = Stream(h, self.style)
+        h.server.monitor.add(self.stream_obj)
+        return self.stream_obj
+
+    def _head(self, status, content_type, headers):
+        h = self._handler
+        self.status = status
+        reason = _REASONS.get(status, ("",))[0]
+        lines = ["HTTP/1.1 %d %s" % (status, reason), "Server: argo-proxy/" + __version__,
+                 "Date: " + h.date_time_string()]
+        if content_type:
+            lines.append("Content-Type: " + content_type)
+        for name, value in (headers or {}).items():
+            lines.append("%s: %s" % (name, value))
+        if h.close_connection:
+            lines.append("Connection: close")
+        return lines
+
+
+class Handler(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server_version = "argo-proxy/" + __version__
+    disable_nagle_algorithm = True
+
+    def setup(self):
+        self.timeout = self.server.idle_timeout
+        super().setup()
+
+    def address_string(self):
+        addr = self.client_address
+        return addr[0] if isinstance(addr, tuple) and addr else "unix"
+
+    def log_message(self, fmt, *args):  # the stdlib's own lines go to debug
+        log.debug("%s %s", self.address_string(), fmt % args)
+
+    def send_error(self, code, message=None, explain=None):
+        """Errors raised by the stdlib parser (bad request line, huge headers) in our envelope."""
+        self.close_connection = True
+        err = ProxyError(code, message or _REASONS.get(code, ("Error",))[0])
+        try:
+            Response(self, "openai").send(code, error_bytes(err), headers={"Connection": "close"})
+        except OSError:
+            pass
+
+    def do_GET(self):
+        self._dispatch()
+
+    do_POST = do_PUT = do_DELETE = do_PATCH = do_OPTIONS = do_HEAD = do_GET
+
+    def _dispatch(self):
+        started = time.monotonic()
+        self._body_read = False
+        server = self.server
+        router = server.app.router
+        style = router.style_for(urlsplit(self.path).path)
+        res = Response(self, style)
+        req = None
+        server.request_started()
+        try:
+            route, params = router.match(self.command, urlsplit(self.path).path)
+            res.style = route.style
+            req = Request(self, route, params)
+            self._check_auth(route)
+            req.body = self._read_body()
+            route.handler(req, res)
+        except ProxyError as err:
+            self._report(res, err)
+        except (BrokenPipeError, ConnectionResetError):
+            self.close_connection = True
+        except Exception:
+            log.exception("internal error on %s %s", self.command, self.path)
+            self._report(res, ProxyError(500, "Internal proxy error; see the proxy log for details.",
+                                         type="server_error"))
+        finally:
+            if res.stream_obj is not None and not res.stream_obj.closed:
+                res.stream_obj.close()
+            server.request_finished()
+            self._access_log(req, res, started)
+
+    def _report(self, res, err):
+        if self._unread_body():
+            self.close_connection = True  # unread body bytes would corrupt the next request
+        if res.stream_obj is not None:
+            if not res.stream_obj.closed:
+                res.stream_obj.fail(err)
+            return
+        if res.started:
+            self.close_connection = True
+            return
+        headers = {}
+        if getattr(err, "allow", None):
+            headers["Allow"] = err.allow
+        try:
+            res.send(err.status, error_bytes(err, res.style), headers=headers)
+        except OSError:
+            self.close_connection = True
+
+    def _unread_body(self):
+        if getattr(self, "_body_read", False):
+            return False
+        te = (self.headers.get("Transfer-Encoding") or "").lower()
+        return "chunked" in te or (self.headers.get("Content-Length") or "0").strip() not in ("0", "")
+
+    def _check_auth(self, route):
+        key = self.server.app.config.proxy_api_key
+        if not key or route.public:
+            return
+        given = self.headers.get("x-api-key") or ""
+        auth = self.headers.get("Authorization") or ""
+        if auth[:7].lower() == "bearer ":
+            given = given or auth[7:].strip()
+        if not (given and hmac.compare_digest(given.encode(), key.encode())):
+            raise ProxyError(401, "Missing or wrong API key for this proxy: send it as "
+                             "'Authorization: Bearer <key>' or 'x-api-key: <key>'.",
+                             code="invalid_api_key")
+
+    def _read_body(self) -> bytes:
+        body = self._read_body_raw()
+        self._body_read = True
+        return body
+
+    def _read_body_raw(self) -> bytes:
+        limit = self.server.max_body
+        if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
+            return self._read_chunked(limit)
+        raw = self.headers.get("Content-Length")
+        if not raw:
+            return b""
+        try:
+            length = int(raw)
+        except ValueError:
+            self.close_connection = True
+            raise ProxyError(400, "Bad Content-Length header: %r" % raw)
+        if length > limit:
+            self.close_connection = True
+            raise _too_large(limit)
+        return self.rfile.read(length) if length > 0 else b""
+
+    def _read_chunked(self, limit) -> bytes:
+        parts, total = [], 0
+        while True:
+            size_line = self.rfile.readline(1024)
+            try:
+                size = int(size_line.split(b";")[0].strip(), 16)
+            except ValueError:
+                self.close_connection = True
+                raise ProxyError(400, "Malformed chunked request body.")
+            if size == 0:
+                while self.rfile.readline(1024) not in (b"\r\n", b"\n", b""):
+                    pass
+                return b"".join(parts)
+            total += size
+            if total > limit:
+                self.close_connection = True
+                raise _too_large(limit)
+            parts.append(self.rfile.read(size))
+            self.rfile.readline(1024)
+
+    def _access_log(self, req, res, started):
+        ms = (time.monotonic() - started) * 1000
+        model = req.model if req is not None and req.model else "-"
+        log.info("%s %s model=%s status=%s %.1fms", self.command, urlsplit(self.path).path,
+                 model, res.status or "-", ms)
+        if req is not None and log.isEnabledFor(logging.DEBUG) and req.body:
+            log.debug("request body: %s", loggable(req.body))
+
+
+def _too_large(limit):
+    return ProxyError(413, "Request body is larger than the %d MB limit (max_body_mb)."
+                      % (limit // (1024 * 1024)), code="request_too_large")
+
+
+_SECRET_KEY = re.compile(r'("(?:[^"]*(?:authorization|api[_-]?key|password|secret|token))"\s*:\s*)"[^"]*"',
+                         re.IGNORECASE)
+_BASE64 = re.compile(r"(base64,)([A-Za-z0-9+/=]{64})[A-Za-z0-9+/=]+")
+
+
+def loggable(body: bytes, limit=2000) -> str:
+    """A request/response body for the debug log: secrets masked, base64 and length cut."""
+    text = body.decode("utf-8", "replace")
+    text = _SECRET_KEY.sub(r'\1"***"', text)
+    text = _BASE64.sub(lambda m: m.group(1) + m.group(2)[:16] + "...", text)
+    if len(text) > limit:
+        text = text[:limit] + "...[%d more chars]" % (len(text) - limit)
+    return text
+
+
+class StreamMonitor:
+    """One thread for all open streams: keep-alive comments and disconnect detection."""
+
+    def __init__(self, interval):
+        self.interval = interval
+        self._streams = set()
+        self._lock = threading.Lock()
+        self._thread = None
+        self._stop = threading.Event()
+
+    def add(self, stream):
+        with self._lock:
+            self._streams.add(stream)
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="stream-monitor", daemon=True)
+                self._thread.start()
+
+    def remove(self, stream):
+        with self._lock:
+            self._streams.discard(stream)
+
+    def stop(self):
+        self._stop.set()
+
+    def _run(self):
+        tick = max(0.05, min(0.5, self.interval / 4.0)) if self.interval > 0 else 0.5
+        while not self._stop.wait(tick):
+            with self._lock:
+                streams = list(self._streams)
+            now = time.monotonic()
+            for stream in streams:
+                self._check(stream, now)
+
+    def _check(self, stream, now):
+        if stream.closed or stream.broken:
+            self.remove(stream)
+            return
+        if stream.client_gone():
+            with stream.lock:
+                stream._mark_broken()
+            self.remove(stream)
+            return
+        if self.interval > 0 and now - stream.last_write >= self.interval:
+            if stream.style == "openai" or stream.style == "anthropic":
+                stream.write(b": keep-alive\n\n")
+
+
+class ProxyServer(http.server.ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+    request_queue_size = 128
+
+    def __init__(self, address, app):
+        self.app = app
+        cfg = app.config
+        self.max_body = int(cfg.max_body_mb * 1024 * 1024)
+        self.idle_timeout = cfg.idle_timeout
+        self.max_connections = cfg.max_connections
+        self.monitor = StreamMonitor(cfg.keepalive_interval)
+        self._count_lock = threading.Condition()
+        self._open = 0
+        self._active = 0
+        super().__init__(address, Handler)
+
+    def server_bind(self):
+        # HTTPServer.server_bind does a reverse DNS lookup (getfqdn) that can stall start-up
+        socketserver.TCPServer.server_bind(self)
+        self.server_name, self.server_port = self.server_address[:2]
+
+    def process_request(self, request, client_address):
+        with self._count_lock:
+            full = self._open >= self.max_connections
+            if not full:
+                self._open += 1
+        if full:
+            self._refuse(request)
+            return
+        try:
+            super().process_request(request, client_address)
+        except Exception:
+            self._closed_one()
+            raise
+
+    def process_request_thread(self, request, client_address):
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            self._closed_one()
+
+    def _closed_one(self):
+        with self._count_lock:
+            self._open -= 1
+
+    def _refuse(self, request):
+        err = ProxyError(503, "The proxy has too many open connections (max_connections=%d); "
+                         "try again shortly." % self.max_connections, code="too_many_connections")
+        body = error_bytes(err)
+        head = ("HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
+                "Retry-After: 1\r\nConnection: close\r\nContent-Length: %d\r\n\r\n" % len(body))
+        try:
+            request.settimeout(1.0)
+            request.sendall(head.encode() + body)
+        except OSError:
+            pass
+        self.shutdown_request(request)
+
+    def request_started(self):
+        with self._count_lock:
+            self._active += 1
+
+    def request_finished(self):
+        with self._count_lock:
+            self._active -= 1
+            self._count_lock.notify_all()
+
+    def drain(self, grace: float) -> int:
+        """Wait up to `grace` seconds for in-flight requests; returns how many remain."""
+        deadline = time.monotonic() + grace
+        with self._count_lock:
+            while self._active > 0:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    break
+                self._count_lock.wait(left)
+            return self._active
+
+
+class UnixProxyServer(ProxyServer):
+    address_family = socket.AF_UNIX
+
+    def server_bind(self):
+        path = self.server_address
+        _remove_stale_socket(path)
+        old = os.umask(0o177)  # created 0600: only this user may connect
+        try:
+            socketserver.TCPServer.server_bind(self)
+        finally:
+            os.umask(old)
+        os.chmod(path, 0o600)
+        self.server_name = "localhost"
+        self.server_port = 0
+
+    def get_request(self):
+        conn, _ = self.socket.accept()
+        return conn, ("unix", 0)
+
+    def server_close(self):
+        super().server_close()
+        try:
+            if stat.S_ISSOCK(os.stat(self.server_address).st_mode):
+                os.unlink(self.server_address)
+        except OSError:
+            pass
+
+
+def _remove_stale_socket(path):
+    try:
+        mode = os.stat(path).st_mode
+    except FileNotFoundError:
+        return
+    if not stat.S_ISSOCK(mode):
+        raise OSError("%s exists and is not a socket; refusing to replace it" % path)
+    probe = socket.socket(socket.AF_UNIX)
+    try:
+        probe.connect(path)
+    except OSError:
+        os.unlink(path)  # nobody listens: a leftover from a crashed run
+        return
+    finally:
+        probe.close()
+    raise OSError("another server is already listening on %s" % path)
+
+
+class ProxyServer6(ProxyServer):
+    address_family = socket.AF_INET6
+
+
+def make_server(app):
+    cfg = app.config
+    if cfg.socket:
+        return UnixProxyServer(os.path.abspath(os.path.expanduser(cfg.socket)), app)
+    host = cfg.host.strip("[]")
+    cls = ProxyServer6 if ":" in host else ProxyServer
+    return cls((host, cfg.port), app)

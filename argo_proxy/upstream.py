@@ -1,0 +1,320 @@
+"""Client for Argo and other upstreams: pooled keep-alive connections, TLS, timeouts, retries."""
+
+from __future__ import annotations
+
+import email.utils
+import http.client
+import json
+import logging
+import os
+import socket
+import ssl
+import threading
+import time
+import urllib.request
+from urllib.parse import urlsplit
+
+from . import __version__
+from .errors import NETWORK_HINT, ProxyError
+
+log = logging.getLogger("argo_proxy")
+
+RETRY_STATUSES = (429, 502, 503)
+MAX_RETRY_WAIT = 20.0   # longer Retry-After values are passed to the client instead
+IDLE_DROP = 50.0        # pooled connections idle longer than this are closed, not reused
+_STALE = (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError,
+          ConnectionAbortedError)
+
+
+class Response:
+    """An upstream response whose body is read in full or as it arrives."""
+
+    def __init__(self, client, key, conn, raw, url):
+        self._client = client
+        self._key = key
+        self._conn = conn
+        self._raw = raw
+        self.url = url
+        self.status = raw.status
+        self.reason = raw.reason
+        self.headers = raw.headers
+        self._done = False
+
+    def header(self, name, default=None):
+        return self.headers.get(name, default)
+
+    def read(self) -> bytes:
+        try:
+            data = self._raw.read()
+        except socket.timeout:
+            self.close()
+            raise _timeout(self.url, self._client.read_timeout)
+        except (OSError, http.client.HTTPException) as exc:
+            self.close()
+            raise ProxyError(502, "Upstream %s broke off its answer: %s" % (self.url, _reason(exc)))
+        self._finish()
+        return data
+
+    def json(self):
+        data = self.read()
+        try:
+            return json.loads(data)
+        except ValueError:
+            raise ProxyError(502, "Upstream %s answered HTTP %d with a body that is not JSON: %r"
+                             % (self.url, self.status, data[:200]), code="upstream_invalid_json")
+
+    def iter_raw(self, size=65536):
+        """Yield body bytes as soon as they arrive. Errors surface as ProxyError."""
+        try:
+            while True:
+                chunk = self._raw.read1(size)
+                if not chunk:
+                    break
+                yield chunk
+        except socket.timeout:
+            self.close()
+            raise _timeout(self.url, self._client.read_timeout)
+        except (OSError, ValueError, http.client.HTTPException) as exc:
+            self.close()
+            raise ProxyError(502, "Upstream %s broke off its stream: %s" % (self.url, _reason(exc)),
+                             code="upstream_disconnected")
+        self._finish()
+
+    def abort(self):
+        """Unblock a reader in another thread (client went away): shut the socket down."""
+        sock = self._conn.sock
+        if sock is not None:
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+    def close(self):
+        """Drop the response and its connection (it is not reused)."""
+        if not self._done:
+            self._done = True
+            self._raw.close()
+            self._conn.close()
+
+    def _finish(self):
+        if self._done:
+            return
+        self._done = True
+        if self._raw.isclosed() and self._conn.sock is not None and not self._raw.will_close:
+            self._client._release(self._key, self._conn)
+        else:
+            self._conn.close()
+
+
+class Upstream:
+    """Thread-safe HTTP(S) client with one pool of idle connections per origin."""
+
+    def __init__(self, connect_timeout=10.0, read_timeout=600.0, ca_bundle=None, max_idle=32):
+        self.connect_timeout = connect_timeout
+        self.read_timeout = read_timeout
+        self.ca_bundle = ca_bundle
+        self.max_idle = max_idle
+        self._pools = {}
+        self._lock = threading.Lock()
+        self._ssl = None
+        self.opened = 0  # connections opened so far (tests use it to prove reuse)
+
+    # -- public ------------------------------------------------------------------
+
+    def request(self, method, url, body=None, headers=None, retries=2, read_timeout=None):
+        """Send a request; retry connection failures and 429/502/503 (before anything is relayed)."""
+        attempt = 0
+        while True:
+            try:
+                resp = self._send_once(method, url, body, headers or {}, read_timeout)
+            except ProxyError as err:
+                if attempt >= retries or not getattr(err, "retryable", False):
+                    raise
+                wait = _backoff(attempt)
+            else:
+                if resp.status not in RETRY_STATUSES or attempt >= retries:
+                    return resp
+                wait = _retry_after(resp.header("Retry-After"), attempt)
+                if wait is None:
+                    return resp
+                resp.read()
+            attempt += 1
+            log.info("upstream %s: retry %d in %.1fs", url, attempt, wait)
+            time.sleep(wait)
+
+    def get_json(self, url, headers=None, read_timeout=30.0):
+        resp = self.request("GET", url, headers=headers, read_timeout=read_timeout)
+        if resp.status != 200:
+            body = resp.read()
+            raise ProxyError(502, "GET %s answered HTTP %d: %r" % (url, resp.status, body[:200]))
+        return resp.json()
+
+    def close(self):
+        with self._lock:
+            pools, self._pools = self._pools, {}
+        for pool in pools.values():
+            for conn, _ in pool:
+                conn.close()
+
+    # -- internals ---------------------------------------------------------------
+
+    def _send_once(self, method, url, body, headers, read_timeout):
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ProxyError(500, "Bad upstream URL %r: it must start with http:// or https://" % url)
+        key, target = self._route(parts)
+        headers = _with_defaults(headers, body)
+        for _ in range(3):  # a pooled connection may have been closed by the server meanwhile
+            conn, reused = self._acquire(key, parts)
+            try:
+                self._connect(conn, url, read_timeout)
+                conn.request(method, target if key[3] else _path(parts), body=body, headers=headers)
+                raw = conn.getresponse()
+            except _STALE as exc:
+                conn.close()
+                if reused:
+                    continue
+                raise ProxyError(502, "Upstream %s closed the connection without answering (%s)"
+                                 % (url, _reason(exc)), code="upstream_disconnected")
+            except socket.timeout:
+                conn.close()
+                raise _timeout(url, read_timeout or self.read_timeout)
+            except (OSError, http.client.HTTPException) as exc:
+                conn.close()
+                raise ProxyError(502, "Upstream %s sent an invalid HTTP response: %s" % (url, _reason(exc)),
+                                 code="upstream_invalid_response")
+            return Response(self, key, conn, raw, url)
+        raise ProxyError(502, "Upstream %s keeps closing connections" % url)
+
+    def _route(self, parts):
+        """Pool key (scheme, host, port, proxy) and the request target for a URL."""
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+        proxy = _proxy_for(parts.scheme, parts.hostname)
+        key = (parts.scheme, parts.hostname, port, proxy)
+        absolute = proxy and parts.scheme == "http"
+        target = parts.geturl() if absolute else _path(parts)
+        return key, target
+
+    def _acquire(self, key, parts):
+        now = time.monotonic()
+        with self._lock:
+            pool = self._pools.get(key) or []
+            while pool:
+                conn, idle_since = pool.pop()
+                if now - idle_since < IDLE_DROP and conn.sock is not None:
+                    return conn, True
+                conn.close()
+        return self._new_conn(key), False
+
+    def _release(self, key, conn):
+        with self._lock:
+            pool = self._pools.setdefault(key, [])
+            if len(pool) < self.max_idle:
+                pool.append((conn, time.monotonic()))
+                return
+        conn.close()
+
+    def _new_conn(self, key):
+        scheme, host, port, proxy = key
+        if proxy:
+            p = urlsplit(proxy)
+            phost, pport = p.hostname, p.port or 8080
+            if scheme == "https":
+                conn = http.client.HTTPSConnection(phost, pport, context=self._ssl_context())
+                conn.set_tunnel(host, port)
+                return conn
+            return http.client.HTTPConnection(phost, pport)
+        if scheme == "https":
+            return http.client.HTTPSConnection(host, port, context=self._ssl_context())
+        return http.client.HTTPConnection(host, port)
+
+    def _connect(self, conn, url, read_timeout):
+        if conn.sock is None:
+            conn.timeout = self.connect_timeout
+            try:
+                conn.connect()
+            except ssl.SSLCertVerificationError as exc:
+                raise ProxyError(503, "TLS certificate check failed for %s: %s. Point ca_bundle (or "
+                                 "SSL_CERT_FILE) at your CA bundle." % (url, exc.verify_message))
+            except (OSError, http.client.HTTPException) as exc:
+                conn.close()
+                err = ProxyError(503, "Cannot connect to %s: %s. %s" % (url, _reason(exc), NETWORK_HINT),
+                                 code="upstream_unreachable")
+                err.retryable = True
+                raise err
+            self.opened += 1
+            if conn.sock is not None and conn.sock.family != getattr(socket, "AF_UNIX", None):
+                conn.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        conn.sock.settimeout(read_timeout or self.read_timeout)
+
+    def _ssl_context(self):
+        if self._ssl is None:
+            self._ssl = make_ssl_context(self.ca_bundle)
+        return self._ssl
+
+
+def make_ssl_context(ca_bundle=None):
+    """ca_bundle > SSL_CERT_FILE > certifi (if installed) > the system's default store."""
+    cafile = ca_bundle or os.environ.get("SSL_CERT_FILE")
+    if not cafile:
+        try:
+            import certifi  # optional: fixes macOS Pythons without system CAs
+            cafile = certifi.where()
+        except ImportError:
+            cafile = None
+    return ssl.create_default_context(cafile=cafile)
+
+
+def _proxy_for(scheme, host):
+    if host in ("localhost", "127.0.0.1", "::1") or host.startswith("127."):
+        return None  # loopback (SSH tunnels) never goes through a site proxy
+    proxies = urllib.request.getproxies_environment()
+    proxy = proxies.get(scheme)
+    if not proxy or urllib.request.proxy_bypass_environment(host, proxies):
+        return None
+    return proxy if "://" in proxy else "http://" + proxy
+
+
+def _path(parts):
+    path = parts.path or "/"
+    return path + ("?" + parts.query if parts.query else "")
+
+
+def _with_defaults(headers, body):
+    out = {"User-Agent": "argo-proxy/" + __version__, "Accept-Encoding": "identity"}
+    if body is not None:
+        out["Content-Type"] = "application/json"
+    out.update(headers)
+    return out
+
+
+def _backoff(attempt):
+    return 0.5 * (2 ** attempt)
+
+
+def _retry_after(value, attempt):
+    """Seconds to wait before retrying, or None when the server asks for too long."""
+    if not value:
+        return _backoff(attempt)
+    try:
+        wait = float(value)
+    except ValueError:
+        try:
+            when = email.utils.parsedate_to_datetime(value).timestamp()
+        except (TypeError, ValueError):
+            return _backoff(attempt)
+        wait = when - time.time()
+    wait = max(0.0, wait)
+    return wait if wait <= MAX_RETRY_WAIT else None
+
+
+def _timeout(url, seconds):
+    return ProxyError(504, "Upstream %s did not answer within %g s (read_timeout)." % (url, seconds),
+                      code="upstream_timeout")
+
+
+def _reason(exc):
+    text = str(exc) or type(exc).__name__
+    if isinstance(exc, socket.gaierror):
+        text = "host name not found (%s)" % text
+    return text
