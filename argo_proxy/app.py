@@ -7,7 +7,7 @@ import threading
 import time
 
 from .models import ModelRegistry
-from .routes import ops
+from .routes import native, ops
 from .server import Router
 from .upstream import Upstream
 
@@ -23,6 +23,8 @@ class App:
         self.router = Router()
         self._stop = threading.Event()
         ops.register(self)
+        if config.use_native_openai:
+            native.register(self)
 
     def user_for(self, headers) -> str:
         """The Argo `user` for a request: the client's key with passthrough, else the configured user."""

@@ -52,6 +52,7 @@ FIELDS = (
     Field("image_timeout", float, 30.0),
     Field("concurrent_downloads", int, 10),
     Field("allow_private_image_urls", bool, False),
+    Field("model_quirks", bool, True, doc="fix requests Argo would reject for a model (quirk table)"),
     Field("model_refresh_interval_hours", float, 24.0),
     Field("proxy_api_key", str, None, env=("ARGO_PROXY_API_KEY",), secret=True),
     Field("max_body_mb", float, 100.0),

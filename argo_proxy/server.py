@@ -8,7 +8,6 @@ import json
 import logging
 import os
 import re
-import select
 import socket
 import socketserver
 import stat
@@ -18,6 +17,8 @@ from urllib.parse import parse_qs, urlsplit
 
 from . import __version__
 from .errors import ProxyError, error_bytes
+from .sse import KEEPALIVE
+from .streaming import Monitor, Stream
 
 log = logging.getLogger("argo_proxy")
 
@@ -134,82 +135,6 @@ class Request:
         return data
 
 
-class Stream:
-    """A chunked response written event by event; safe to write from two threads."""
-
-    def __init__(self, handler, style):
-        self._handler = handler
-        self._wfile = handler.wfile
-        self.style = style
-        self.lock = threading.Lock()
-        self.broken = False
-        self.closed = False
-        self.last_write = time.monotonic()
-        self._on_disconnect = []
-
-    def write(self, data: bytes) -> bool:
-        """Send one event (one chunk, flushed). False once the client has gone."""
-        if not data:
-            return not self.broken
-        with self.lock:
-            if self.broken or self.closed:
-                return False
-            try:
-                self._wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
-                self.last_write = time.monotonic()
-            except OSError:
-                self._mark_broken()
-        return not self.broken
-
-    def on_disconnect(self, callback):
-        """Call `callback()` (from any thread) if the client goes away mid-stream."""
-        self._on_disconnect.append(callback)
-
-    def _mark_broken(self):
-        if self.broken:
-            return
-        self.broken = True
-        self._handler.close_connection = True
-        for callback in self._on_disconnect:
-            try:
-                callback()
-            except Exception:  # a failing callback must not hide the disconnect
-                log.debug("disconnect callback failed", exc_info=True)
-
-    def fail(self, err: ProxyError):
-        """End the stream with an error event the client's SDK will raise."""
-        body = err.body(self.style)
-        if self.style == "anthropic":
-            data = b"event: error\ndata: " + json.dumps(body).encode() + b"\n\n"
-        else:
-            data = b"data: " + json.dumps(body).encode() + b"\n\n"
-        self.write(data)
-        self.close()
-
-    def close(self):
-        with self.lock:
-            if self.closed:
-                return
-            self.closed = True
-            if not self.broken:
-                try:
-                    self._wfile.write(b"0\r\n\r\n")
-                except OSError:
-                    self.broken = True
-        self._handler.server.monitor.remove(self)
-
-    def client_gone(self) -> bool:
-        """True if the client closed its side (checked without blocking)."""
-        sock = self._handler.connection
-        try:
-            readable, _, _ = select.select([sock], [], [], 0)
-            if not readable:
-                return False
-            return sock.recv(1, socket.MSG_PEEK) == b""
-        except (OSError, ValueError):
-            return True
-
-
 class Response:
     """Writes a whole response in one send, or starts a Stream."""
 
@@ -218,10 +143,55 @@ class Response:
         self.style = style
         self.status = None
         self.stream_obj = None
+        self.lock = threading.Lock()
+        self.hold_type = None     # set while a stream may be opened early (see hold_open)
+        self.hold_since = 0.0
+        self.gone = False
+        self._callbacks = []
 
     @property
     def started(self):
         return self.status is not None
+
+    @property
+    def connection(self):
+        return self._handler.connection
+
+    def hold_open(self, content_type="text/event-stream"):
+        """If the upstream is slow to answer, let the monitor open this stream and send
+        keep-alives (a later upstream error then becomes an in-stream error event)."""
+        self.hold_type = content_type
+        self.hold_since = time.monotonic()
+        self._handler.server.monitor.watch(self)
+
+    def open_held(self):
+        """Monitor thread: open the held stream now."""
+        with self.lock:
+            if self.hold_type and not self.started:
+                self.stream(200, self.hold_type).write(KEEPALIVE)
+
+    def settle(self):
+        """Stop holding; returns the Stream if the monitor already opened it."""
+        with self.lock:
+            self.hold_type = None
+        return self.stream_obj
+
+    def on_disconnect(self, callback):
+        """Call `callback()` (from any thread) if the client goes away."""
+        self._callbacks.append(callback)
+        if self.gone:
+            callback()
+
+    def disconnected(self):
+        if self.gone:
+            return
+        self.gone = True
+        self._handler.close_connection = True
+        for callback in self._callbacks:
+            try:
+                callback()
+            except Exception:  # a failing callback must not hide the disconnect
+                log.debug("disconnect callback failed", exc_info=True)
 
     def json(self, status, obj, headers=None):
         body = json.dumps(obj).encode("utf-8")
@@ -239,8 +209,8 @@ class Response:
         lines = self._head(status, content_type, headers)
         lines += ["Transfer-Encoding: chunked", "Cache-Control: no-cache", "X-Accel-Buffering: no"]
         h.wfile.write(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1"))
-        self.stream_obj = Stream(h, self.style)
-        h.server.monitor.add(self.stream_obj)
+        self.stream_obj = Stream(self, h.wfile, self.style)
+        h.server.monitor.watch(self)
         return self.stream_obj
 
     def _head(self, status, content_type, headers):
@@ -265,6 +235,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
     def setup(self):
         self.timeout = self.server.idle_timeout
+        self.disable_nagle_algorithm = self.server.address_family != getattr(socket, "AF_UNIX", None)
         super().setup()
 
     def address_string(self):
@@ -313,12 +284,15 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self._report(res, ProxyError(500, "Internal proxy error; see the proxy log for details.",
                                          type="server_error"))
         finally:
+            res.settle()
             if res.stream_obj is not None and not res.stream_obj.closed:
                 res.stream_obj.close()
+            server.monitor.unwatch(res)
             server.request_finished()
             self._access_log(req, res, started)
 
     def _report(self, res, err):
+        res.settle()
         if self._unread_body():
             self.close_connection = True  # unread body bytes would corrupt the next request
         if res.stream_obj is not None:
@@ -426,53 +400,6 @@ def loggable(body: bytes, limit=2000) -> str:
     return text
 
 
-class StreamMonitor:
-    """One thread for all open streams: keep-alive comments and disconnect detection."""
-
-    def __init__(self, interval):
-        self.interval = interval
-        self._streams = set()
-        self._lock = threading.Lock()
-        self._thread = None
-        self._stop = threading.Event()
-
-    def add(self, stream):
-        with self._lock:
-            self._streams.add(stream)
-            if self._thread is None:
-                self._thread = threading.Thread(target=self._run, name="stream-monitor", daemon=True)
-                self._thread.start()
-
-    def remove(self, stream):
-        with self._lock:
-            self._streams.discard(stream)
-
-    def stop(self):
-        self._stop.set()
-
-    def _run(self):
-        tick = max(0.05, min(0.5, self.interval / 4.0)) if self.interval > 0 else 0.5
-        while not self._stop.wait(tick):
-            with self._lock:
-                streams = list(self._streams)
-            now = time.monotonic()
-            for stream in streams:
-                self._check(stream, now)
-
-    def _check(self, stream, now):
-        if stream.closed or stream.broken:
-            self.remove(stream)
-            return
-        if stream.client_gone():
-            with stream.lock:
-                stream._mark_broken()
-            self.remove(stream)
-            return
-        if self.interval > 0 and now - stream.last_write >= self.interval:
-            if stream.style == "openai" or stream.style == "anthropic":
-                stream.write(b": keep-alive\n\n")
-
-
 class ProxyServer(http.server.ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
@@ -484,7 +411,7 @@ class ProxyServer(http.server.ThreadingHTTPServer):
         self.max_body = int(cfg.max_body_mb * 1024 * 1024)
         self.idle_timeout = cfg.idle_timeout
         self.max_connections = cfg.max_connections
-        self.monitor = StreamMonitor(cfg.keepalive_interval)
+        self.monitor = Monitor(cfg.keepalive_interval)
         self._count_lock = threading.Condition()
         self._open = 0
         self._active = 0

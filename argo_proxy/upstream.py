@@ -26,6 +26,37 @@ _STALE = (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError,
           ConnectionAbortedError)
 
 
+class Cancel:
+    """Lets another thread stop an upstream request at any stage (the client went away)."""
+
+    def __init__(self):
+        self.cancelled = False
+        self._conn = None
+
+    def attach(self, conn):
+        self._conn = conn
+        if self.cancelled:
+            _shutdown(conn)
+
+    def cancel(self):
+        self.cancelled = True
+        if self._conn is not None:
+            _shutdown(self._conn)
+
+    def check(self):
+        if self.cancelled:
+            raise ProxyError(499, "The client closed the request.", code="client_closed")
+
+
+def _shutdown(conn):
+    sock = conn.sock
+    if sock is not None:
+        try:
+            sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+
+
 class Response:
     """An upstream response whose body is read in full or as it arrives."""
 
@@ -82,12 +113,7 @@ class Response:
 
     def abort(self):
         """Unblock a reader in another thread (client went away): shut the socket down."""
-        sock = self._conn.sock
-        if sock is not None:
-            try:
-                sock.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
+        _shutdown(self._conn)
 
     def close(self):
         """Drop the response and its connection (it is not reused)."""
@@ -121,13 +147,16 @@ class Upstream:
 
     # -- public ------------------------------------------------------------------
 
-    def request(self, method, url, body=None, headers=None, retries=2, read_timeout=None):
+    def request(self, method, url, body=None, headers=None, retries=2, read_timeout=None, cancel=None):
         """Send a request; retry connection failures and 429/502/503 (before anything is relayed)."""
+        cancel = cancel or Cancel()
         attempt = 0
         while True:
+            cancel.check()
             try:
-                resp = self._send_once(method, url, body, headers or {}, read_timeout)
+                resp = self._send_once(method, url, body, headers or {}, read_timeout, cancel)
             except ProxyError as err:
+                cancel.check()
                 if attempt >= retries or not getattr(err, "retryable", False):
                     raise
                 wait = _backoff(attempt)
@@ -158,7 +187,7 @@ class Upstream:
 
     # -- internals ---------------------------------------------------------------
 
-    def _send_once(self, method, url, body, headers, read_timeout):
+    def _send_once(self, method, url, body, headers, read_timeout, cancel):
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise ProxyError(500, "Bad upstream URL %r: it must start with http:// or https://" % url)
@@ -166,12 +195,14 @@ class Upstream:
         headers = _with_defaults(headers, body)
         for _ in range(3):  # a pooled connection may have been closed by the server meanwhile
             conn, reused = self._acquire(key, parts)
+            cancel.attach(conn)
             try:
                 self._connect(conn, url, read_timeout)
                 conn.request(method, target if key[3] else _path(parts), body=body, headers=headers)
                 raw = conn.getresponse()
             except _STALE as exc:
                 conn.close()
+                cancel.check()
                 if reused:
                     continue
                 raise ProxyError(502, "Upstream %s closed the connection without answering (%s)"
@@ -181,6 +212,7 @@ class Upstream:
                 raise _timeout(url, read_timeout or self.read_timeout)
             except (OSError, http.client.HTTPException) as exc:
                 conn.close()
+                cancel.check()
                 raise ProxyError(502, "Upstream %s sent an invalid HTTP response: %s" % (url, _reason(exc)),
                                  code="upstream_invalid_response")
             return Response(self, key, conn, raw, url)

@@ -1,0 +1,93 @@
+"""Steps every OpenAI-style route shares: read the body, resolve the model, relay the answer."""
+
+from __future__ import annotations
+
+import logging
+
+from ..errors import ProxyError, upstream_message
+from ..sse import EventSplitter
+from ..upstream import Cancel
+
+log = logging.getLogger("argo_proxy")
+
+# Client headers worth passing on to an OpenAI/Anthropic-compatible upstream.
+FORWARDED = ("Accept", "OpenAI-Beta", "anthropic-version", "anthropic-beta", "x-goog-api-key")
+# Upstream answer headers worth passing back.
+RETURNED = ("Retry-After", "x-request-id", "openai-processing-ms")
+
+
+def openai_body(req) -> dict:
+    """The JSON body with `model` resolved to Argo's id and `user` set."""
+    body = req.json()
+    model = body.get("model")
+    if not isinstance(model, str) or not model.strip():
+        raise ProxyError(400, "`model` is required (a string such as \"argo:gpt-4o\"); "
+                         "GET /v1/models lists them.", param="model", code="missing_model")
+    resolved, known = req.app.models.resolve(model)
+    if not known:
+        log.warning("model %r is not in the model list; forwarding it unchanged", model)
+    body["model"] = resolved
+    req.model = resolved
+    body["user"] = req.app.user_for(req.headers)
+    return body
+
+
+def upstream_headers(req, streaming=False) -> dict:
+    headers = {}
+    for name in FORWARDED:
+        value = req.header(name)
+        if value:
+            headers[name] = value
+    if streaming:
+        headers["Accept"] = "text/event-stream"
+    headers["Authorization"] = _authorization(req)
+    ctype = req.header("Content-Type")
+    if ctype:
+        headers["Content-Type"] = ctype
+    return headers
+
+
+def _authorization(req):
+    """The client's Authorization, unless it is this proxy's own key (never sent upstream)."""
+    auth = req.header("Authorization") or ""
+    key = req.app.config.proxy_api_key
+    if auth and not (key and auth[7:].strip() == key):
+        return auth
+    return "Bearer " + req.app.user_for(req.headers)
+
+
+def relay(req, res, url, body: bytes | None, method="POST", streaming=False):
+    """Forward to the upstream; its status, content type and body reach the client unchanged."""
+    cancel = Cancel()
+    res.on_disconnect(cancel.cancel)
+    if streaming:
+        res.hold_open()
+    resp = req.app.upstream.request(method, url, body=body, headers=upstream_headers(req, streaming),
+                                    cancel=cancel)
+    early = res.settle()
+    ctype = resp.header("Content-Type") or ""
+    if resp.status == 200 and ctype.startswith("text/event-stream"):
+        relay_stream(resp, early or res.stream(200, ctype))
+        return
+    data = resp.read()
+    if early is not None:  # keep-alives already went out with status 200: report in the stream
+        raise ProxyError(resp.status, upstream_message(resp.status, data), code="upstream_error")
+    headers = {k: resp.header(k) for k in RETURNED if resp.header(k)}
+    res.send(resp.status, data, ctype or None, headers)
+
+
+def relay_stream(resp, stream):
+    """Byte-exact SSE relay, one write (and flush) per upstream event."""
+    splitter = EventSplitter()
+    try:
+        for chunk in resp.iter_raw():
+            for event in splitter.feed(chunk):
+                if not stream.write(event):
+                    resp.close()
+                    return
+        stream.write(splitter.rest())
+    except ProxyError as err:
+        if not stream.broken:
+            stream.fail(err)
+        return
+    stream.close()

@@ -1,0 +1,1025 @@
+#!/usr/bin/env python3
+"""Fake Argo gateway for argo-proxy tests (standard library only).
+
+Emulates the legacy API (``/api/v1/resource/{chat,streamchat,embed}/``,
+``/api/v1/models/``) and the native endpoints (``/v1/chat/completions``,
+``/v1/messages``, ``/v1/embeddings``, ``/v1/models``) closely enough to test
+the proxy, including the native-endpoint failures the proxy must work around
+("quirks") and injectable faults.  See argo-reference.md sections 1 and 2.
+
+In-process::
+
+    with FakeArgo() as fake:
+        base = fake.url            # the argo_base_url
+        fake.add_fault("/v1/chat/completions", times=1, status=503)
+
+Out-of-process: ``python tests/fakes/fake_argo.py --port 0`` prints
+``FAKE_ARGO_URL=http://127.0.0.1:PORT`` and serves until SIGTERM/SIGINT; the
+HTTP control surface is under ``/_fake/`` (fault, clear, requests, reply,
+tool_args).
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import itertools
+import json
+import math
+import random
+import re
+import signal
+import socket
+import struct
+import sys
+import threading
+import time
+import traceback
+import uuid
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qsl, urlsplit
+
+DEFAULT_REPLY = "Hello from fake Argo."
+DEFAULT_TOOL_ARGS = {"a": 12, "b": 30}
+UTF8_REPLY = "h\u00e9llo w\u00f6rld \U0001F600"          # "héllo wörld 😀"
+AUTH_NOTICE = ("AUTHENTICATION NOTICE FROM ARGO: user is not registered with Argo. "
+               "Please register your account before using this service.\n\n")
+LEGACY = "/api/v1/resource/"
+MAX_EMBED_PROMPTS = 16
+STREAM_PIECES = 5
+
+# (internal id, display name, owner)
+MODELS = (
+    ("gpt4o", "GPT-4o", "openai"),
+    ("gpt41", "GPT-4.1", "openai"),
+    ("gpto3mini", "o3-mini", "openai"),
+    ("gpt5", "GPT-5", "openai"),
+    ("gpt5nano", "GPT-5 Nano", "openai"),
+    ("claudeopus47", "Claude Opus 4.7", "anthropic"),
+    ("claudeopus46", "Claude Opus 4.6", "anthropic"),
+    ("claudesonnet46", "Claude Sonnet 4.6", "anthropic"),
+    ("claudesonnet45", "Claude Sonnet 4.5", "anthropic"),
+    ("gemini25pro", "Gemini 2.5 Pro", "google"),
+    ("gemini25flash", "Gemini 2.5 Flash", "google"),
+    ("v3small", "text-embedding-3-small", "openai"),
+    ("v3large", "text-embedding-3-large", "openai"),
+)
+
+CLAUDE_TP_EXCLUSIVE = frozenset([
+    "claudeopus46", "claudesonnet46", "claudesonnet45",
+    "claudeopus45", "claudehaiku45", "claudeopus41",
+])
+
+FAULT_KEYS = frozenset([
+    "status", "body", "headers", "delay", "hang", "reset_after", "rst",
+    "invalid_json", "retry_after", "auth_notice", "leaked_tool_call",
+    "block_array", "split_utf8",
+])
+
+
+# ---- Pure helpers ---------------------------------------------------
+
+def family(model):
+    """'anthropic', 'google' or 'openai' (the default) for a model id."""
+    m = str(model or "").lower()
+    if "claude" in m:
+        return "anthropic"
+    if "gemini" in m:
+        return "google"
+    return "openai"
+
+
+def _hex(n):
+    return (uuid.uuid4().hex + uuid.uuid4().hex)[:n]
+
+
+def _toolu_id():
+    return "toolu_vrtx_01" + _hex(22)
+
+
+def _dumps(obj):
+    return json.dumps(obj, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
+def _text_of(content):
+    """Flatten message/tool-result content to plain text."""
+    if content is None:
+        return ""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        parts = []
+        for item in content:
+            if isinstance(item, str):
+                parts.append(item)
+            elif isinstance(item, dict):
+                parts.append(str(item.get("text", "")))
+            else:
+                parts.append(json.dumps(item))
+        return "".join(parts)
+    return json.dumps(content)
+
+
+def _tool_name(tool):
+    if isinstance(tool, dict):
+        fn = tool.get("function")
+        if isinstance(fn, dict) and fn.get("name"):
+            return fn["name"]
+        if tool.get("name"):
+            return tool["name"]
+    return "tool"
+
+
+def _tool_choice_none(choice):
+    if isinstance(choice, str):
+        return choice.lower() == "none"
+    if isinstance(choice, dict):
+        return choice.get("type") == "none" or choice.get("mode") == "NONE"
+    return False
+
+
+def _tool_result(msg):
+    """The text of a tool result carried by ``msg``, else None."""
+    if msg.get("role") == "tool":
+        return _text_of(msg.get("content"))
+    content = msg.get("content")
+    if msg.get("role") == "user" and isinstance(content, list):
+        for block in content:
+            if isinstance(block, dict) and block.get("type") == "tool_result":
+                return _text_of(block.get("content"))
+    return None
+
+
+def _answer(fake, body):
+    """What the fake model does: ("tool", name) or ("text", text)."""
+    tools = body.get("tools") or []
+    if not tools or _tool_choice_none(body.get("tool_choice")):
+        return ("text", fake.reply)
+    msgs = body.get("messages")
+    if not isinstance(msgs, list) or not msgs:
+        return ("tool", _tool_name(tools[0]))          # system + prompt style
+    last = msgs[-1] if isinstance(msgs[-1], dict) else {}
+    result = _tool_result(last)
+    if result is not None:
+        return ("text", "Tool said: " + result)
+    if last.get("role") == "user":
+        return ("tool", _tool_name(tools[0]))
+    return ("text", fake.reply)
+
+
+def _split_text(text, pieces=STREAM_PIECES):
+    if not text:
+        return []
+    size = max(1, -(-len(text) // pieces))
+    return [text[i:i + size] for i in range(0, len(text), size)]
+
+
+def _split_utf8_bytes(text):
+    """Encode ``text`` and cut it in the middle of every multi-byte char."""
+    data = text.encode("utf-8")
+    cuts, pos = [], 0
+    for ch in text:
+        width = len(ch.encode("utf-8"))
+        if width > 1:
+            cuts.append(pos + width // 2)
+        pos += width
+    bounds = [0] + cuts + [len(data)]
+    return [data[a:b] for a, b in zip(bounds, bounds[1:]) if b > a]
+
+
+def _arg_fragments(args_json):
+    """Character groups like the seed: '{"', 'a', '":', '12', ',"', ..."""
+    return re.findall(r"\w+|\W+", args_json)
+
+
+def _embed_dim(model):
+    return 3072 if str(model) == "v3large" else 1536
+
+
+def _vector(text, dim):
+    """Deterministic unit vector for ``text``."""
+    seed = int.from_bytes(hashlib.sha256(text.encode("utf-8")).digest()[:8], "big")
+    rng = random.Random(seed)
+    vec = [rng.gauss(0.0, 1.0) for _ in range(dim)]
+    norm = math.sqrt(sum(x * x for x in vec)) or 1.0
+    return [round(x / norm, 6) for x in vec]
+
+
+def _tokens(obj):
+    text = obj if isinstance(obj, str) else json.dumps(obj, default=str)
+    return max(1, len(text) // 4)
+
+
+def _usage(body, output):
+    p, c = _tokens(body.get("messages") or body.get("prompt") or ""), _tokens(output)
+    return {"prompt_tokens": p, "completion_tokens": c, "total_tokens": p + c}
+
+
+# ---- Error envelopes and quirks (native endpoints) ------------------
+
+def _nested(message, type_="invalid_request_error", param=None, code=None):
+    """Argo's style: the upstream error as a Python repr inside the message."""
+    inner = {"error": {"message": message, "type": type_, "param": param, "code": code}}
+    return "Error code: 400 - " + repr(inner)
+
+
+def _anthropic_nested(message):
+    inner = {"type": "error",
+             "error": {"type": "invalid_request_error", "message": message},
+             "request_id": "req_vrtx_" + _hex(24)}
+    return "Error code: 400 - " + repr(inner)
+
+
+def _bad(message, status=400, type_="BadRequestError"):
+    return status, {"error": {"message": message, "type": type_, "code": "internal_error"}}
+
+
+def _anthropic_error(message, type_="invalid_request_error"):
+    return {"type": "error", "error": {"type": type_, "message": message}}
+
+
+def _claude_param_msg(model, body):
+    has_t = body.get("temperature") is not None
+    has_p = body.get("top_p") is not None
+    if model == "claudeopus47":
+        if has_t:
+            return "`temperature` is deprecated for this model."
+        if has_p:
+            return "`top_p` is deprecated for this model."
+    elif model in CLAUDE_TP_EXCLUSIVE and has_t and has_p:
+        return ("`temperature` and `top_p` cannot both be specified for this model. "
+                "Please use only one.")
+    return None
+
+
+def _quirk_developer(body):
+    for i, msg in enumerate(body["messages"]):
+        if isinstance(msg, dict) and msg.get("role") == "developer":
+            return _bad("Error code: 400 - messages[%d].tool_calls: Extra inputs are not "
+                        "permitted; invalid role 'developer'" % i)
+    return None
+
+
+def _quirk_params(body):
+    model = str(body["model"])
+    if model.startswith("gpt5"):
+        temp = body.get("temperature")
+        if temp is not None and temp != 1:
+            return _bad(_nested(
+                "Unsupported value: 'temperature' does not support %s with this model. "
+                "Only the default (1) value is supported." % (temp,),
+                param="temperature", code="unsupported_value"))
+        if body.get("top_p") is not None:
+            return _bad(_nested("Unsupported parameter: 'top_p' is not supported with this "
+                                "model.", param="top_p", code="unsupported_parameter"))
+    msg = _claude_param_msg(model, body)
+    return _bad(_anthropic_nested(msg)) if msg else None
+
+
+def _quirk_tools(body):
+    if not body.get("tools"):
+        return None
+    fam, msgs = family(body["model"]), body["messages"]
+    if fam == "anthropic" and isinstance(body.get("tool_choice"), str):
+        inner = {"error": {"message": "tool_choice: Input should be a valid dictionary "
+                                      "or object to extract fields from"}}
+        return _bad("Error code: 400 - " + repr(inner))
+    if fam != "google":
+        return None
+    for msg in msgs:
+        if isinstance(msg, dict) and msg.get("role") == "tool" and not msg.get("name"):
+            return _bad("'name'", status=500, type_="KeyError")
+    for msg in msgs:
+        if (isinstance(msg, dict) and msg.get("role") == "assistant"
+                and len(msg.get("tool_calls") or []) > 1):
+            return _bad("Parallel tool calls are not supported for this model")
+    return None
+
+
+def _quirk_history(body):
+    msgs, fam = body["messages"], family(body["model"])
+    for i, msg in enumerate(msgs):
+        if not isinstance(msg, dict) or msg.get("role") != "assistant":
+            continue
+        calls = msg.get("tool_calls")
+        if not isinstance(calls, list) or not calls:
+            continue
+        answered = set()
+        for nxt in msgs[i + 1:]:
+            if not isinstance(nxt, dict) or nxt.get("role") != "tool":
+                break
+            answered.add(nxt.get("tool_call_id"))
+        missing = [str(c.get("id")) for c in calls
+                   if isinstance(c, dict) and c.get("id") not in answered]
+        if missing:
+            return _bad(_nested(
+                "An assistant message with 'tool_calls' must be followed by tool messages "
+                "responding to each 'tool_call_id'. The following tool_call_ids did not "
+                "have response messages: " + ", ".join(missing),
+                param="messages.[%d].role" % (i + 1)))
+        if fam in ("anthropic", "google") and "content" in msg and msg["content"] is None:
+            return _bad(_nested("messages.%d.content: Input should be a valid string" % i))
+    return None
+
+
+def native_quirk(body):
+    """(status, error JSON) for the first emulated Argo failure, else None."""
+    for check in (_quirk_developer, _quirk_params, _quirk_tools, _quirk_history):
+        hit = check(body)
+        if hit:
+            return hit
+    return None
+
+
+# ---- Legacy endpoints -----------------------------------------------
+
+def _legacy_check(body, chat=False):
+    if not isinstance(body, dict):
+        return "invalid JSON body"
+    if not body.get("user"):
+        return "user is required"
+    if not body.get("model"):
+        return "model is required"
+    if chat and not body.get("messages") and body.get("prompt") is None:
+        return "messages or prompt is required"
+    return None
+
+
+def _legacy_tool_response(model, name, args, fault):
+    if fault.get("leaked_tool_call"):
+        block = {"id": _toolu_id(), "input": args, "name": name, "type": "tool_use"}
+        return {"content": "I'll call %s. %r" % (name, block), "tool_calls": []}
+    if fault.get("block_array"):
+        blocks = [{"type": "text", "text": "I'll call %s." % name},
+                  {"type": "tool_use", "id": _toolu_id(), "name": name, "input": args}]
+        return {"content": blocks, "tool_calls": []}
+    fam = family(model)
+    if fam == "anthropic":
+        call = {"id": _toolu_id(), "input": args, "name": name, "type": "tool_use"}
+        return {"content": "I'll call %s." % name, "tool_calls": [call]}
+    if fam == "google":
+        return {"content": "", "tool_calls": [{"id": None, "args": args, "name": name}]}
+    call = {"id": "call_" + _hex(24), "type": "function",
+            "function": {"name": name, "arguments": json.dumps(args, separators=(",", ":"))}}
+    return {"content": None, "tool_calls": [call]}
+
+
+def legacy_chat(h, body):
+    err = _legacy_check(body, chat=True)
+    if err:
+        return h.send_json(400, {"error": err})
+    tools = body.get("tools") or []
+    kind, value = _answer(h.fake, body)
+    if kind == "tool":
+        args = dict(h.fake.tool_args)
+        return h.send_json(200, {"response": _legacy_tool_response(
+            body["model"], value, args, h.fault)})
+    if h.fault.get("auth_notice"):
+        value = AUTH_NOTICE + value
+    response = {"content": value, "tool_calls": []} if tools else value
+    return h.send_json(200, {"response": response})
+
+
+def legacy_streamchat(h, body):
+    err = _legacy_check(body, chat=True)
+    if err:
+        return h.send_json(400, {"error": err})
+    if body.get("tools"):
+        return h.send_json(400, {"error": "tool calling is currently disabled on the "
+                                          "stream endpoint"})
+    text = h.fake.reply
+    if h.fault.get("auth_notice"):
+        text = AUTH_NOTICE + text
+    if h.fault.get("split_utf8"):
+        if all(ord(c) < 128 for c in text):
+            text = text + " " + UTF8_REPLY
+        pieces = _split_utf8_bytes(text)
+    else:
+        pieces = [p.encode("utf-8") for p in _split_text(text)]
+    h.start_stream("text/plain; charset=utf-8")
+    for piece in pieces:
+        h.chunk(piece)
+    h.end_stream()
+
+
+def legacy_embed(h, body):
+    err = _legacy_check(body)
+    if err:
+        return h.send_json(400, {"error": err})
+    prompts = body.get("prompt")
+    if isinstance(prompts, str):
+        prompts = [prompts]
+    if not isinstance(prompts, list) or not prompts:
+        return h.send_json(400, {"error": "prompt is required"})
+    if len(prompts) > MAX_EMBED_PROMPTS:
+        return h.send_json(400, {"error": "Too many prompts: max %d" % MAX_EMBED_PROMPTS})
+    dim = _embed_dim(body["model"])
+    h.send_json(200, {"embedding": [_vector(_text_of(p), dim) for p in prompts]})
+
+
+def legacy_models(h, body):
+    created = int(time.time())
+    if h.fake.model_list_format == "old":
+        data = [{"id": iid, "model_name": name} for iid, name, _ in MODELS]
+    else:
+        data = [{"id": name, "object": "model", "created": created, "owned_by": owner,
+                 "internal_id": iid} for iid, name, owner in MODELS]
+    h.send_json(200, {"object": "list", "data": data})
+
+
+# ---- Native OpenAI-style endpoints ----------------------------------
+
+def _openai_invalid(message, param=None):
+    return {"error": {"message": message, "type": "invalid_request_error",
+                      "param": param, "code": None}}
+
+
+def _completion(fake, body, decision):
+    kind, value = decision
+    if kind == "tool":
+        args = json.dumps(fake.tool_args, separators=(",", ":"))
+        calls = [{"id": "call_" + _hex(24), "type": "function",
+                  "function": {"name": value, "arguments": args}}]
+        message = {"role": "assistant", "content": None, "tool_calls": calls}
+        finish, output = "tool_calls", args
+    else:
+        message = {"role": "assistant", "content": value, "tool_calls": None}
+        finish, output = "stop", value
+    return {"id": "chatcmpl-" + _hex(24), "object": "chat.completion",
+            "created": int(time.time()), "model": body["model"],
+            "choices": [{"index": 0, "message": message, "finish_reason": finish}],
+            "usage": _usage(body, output)}
+
+
+def _openai_stream_events(fake, body, decision):
+    cid, created, model = "chatcmpl-" + _hex(24), int(time.time()), body["model"]
+
+    def chunk(delta, finish=None):
+        return {"id": cid, "object": "chat.completion.chunk", "created": created,
+                "model": model,
+                "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]}
+
+    kind, value = decision
+    if kind == "tool":
+        args = json.dumps(fake.tool_args, separators=(",", ":"))
+        call = {"index": 0, "id": "call_" + _hex(24),
+                "function": {"arguments": "", "name": value}, "type": "function"}
+        events = [chunk({"role": "assistant", "content": None, "tool_calls": [call]})]
+        events += [chunk({"tool_calls": [{"index": 0, "function": {"arguments": frag}}]})
+                   for frag in _arg_fragments(args)]
+        events.append(chunk({"tool_calls": None}, "tool_calls"))
+        output = args
+    else:
+        events = [chunk({"role": "assistant", "content": ""})]
+        events += [chunk({"content": piece}) for piece in _split_text(value)]
+        events.append(chunk({}, "stop"))
+        output = value
+    opts = body.get("stream_options")
+    if isinstance(opts, dict) and opts.get("include_usage"):
+        last = chunk({})
+        last["choices"], last["usage"] = [], _usage(body, output)
+        events.append(last)
+    return events
+
+
+def native_chat(h, body):
+    if not isinstance(body, dict):
+        return h.send_json(400, _openai_invalid("Invalid JSON body"))
+    for field in ("model", "messages"):
+        if not body.get(field):
+            return h.send_json(400, _openai_invalid("Field required: %s" % field, field))
+    if not isinstance(body["messages"], list):
+        return h.send_json(400, _openai_invalid("messages must be a list", "messages"))
+    if h.fake.quirks:
+        hit = native_quirk(body)
+        if hit:
+            return h.send_json(*hit)
+    decision = _answer(h.fake, body)
+    if not body.get("stream"):
+        return h.send_json(200, _completion(h.fake, body, decision))
+    h.start_stream("text/event-stream; charset=utf-8")
+    for event in _openai_stream_events(h.fake, body, decision):
+        h.chunk(b"data: " + _dumps(event) + b"\n\n")
+    h.chunk(b"data: [DONE]\n\n")
+    h.end_stream()
+
+
+def native_embeddings(h, body):
+    if not isinstance(body, dict) or not body.get("model") or not body.get("input"):
+        return h.send_json(400, _openai_invalid("Field required: model and input"))
+    inputs = body["input"] if isinstance(body["input"], list) else [body["input"]]
+    dim = _embed_dim(body["model"])
+    data = [{"object": "embedding", "index": i, "embedding": _vector(_text_of(x), dim)}
+            for i, x in enumerate(inputs)]
+    tokens = sum(_tokens(_text_of(x)) for x in inputs)
+    h.send_json(200, {"object": "list", "data": data, "model": body["model"],
+                      "usage": {"prompt_tokens": tokens, "total_tokens": tokens}})
+
+
+def native_models(h, body):
+    created = int(time.time())
+    data = [{"id": iid, "object": "model", "created": created, "owned_by": owner,
+             "internal_id": iid, "name": name} for iid, name, owner in MODELS]
+    h.send_json(200, {"object": "list", "data": data})
+
+
+# ---- Native Anthropic-style endpoints -------------------------------
+
+def _anthropic_message(fake, body, decision):
+    kind, value = decision
+    if kind == "tool":
+        content = [{"type": "tool_use", "id": _toolu_id(), "name": value,
+                    "input": dict(fake.tool_args)}]
+        stop, output = "tool_use", json.dumps(fake.tool_args)
+    else:
+        content, stop, output = [{"type": "text", "text": value}], "end_turn", value
+    return {"id": "msg_vrtx_01" + _hex(22), "type": "message", "role": "assistant",
+            "model": body["model"], "content": content, "stop_reason": stop,
+            "stop_sequence": None,
+            "usage": {"input_tokens": _tokens(body.get("messages")),
+                      "output_tokens": _tokens(output)}}
+
+
+def _anthropic_stream_events(fake, body, decision):
+    msg = _anthropic_message(fake, body, decision)
+    block = dict(msg["content"][0])
+    if block["type"] == "tool_use":
+        pieces = _arg_fragments(json.dumps(block["input"], separators=(",", ":")))
+        deltas = [{"type": "input_json_delta", "partial_json": p} for p in pieces]
+        block["input"] = {}
+    else:
+        deltas = [{"type": "text_delta", "text": p} for p in _split_text(block["text"])]
+        block["text"] = ""
+    start = dict(msg, content=[], stop_reason=None,
+                 usage={"input_tokens": msg["usage"]["input_tokens"], "output_tokens": 1})
+    events = [("message_start", {"type": "message_start", "message": start}),
+              ("content_block_start", {"type": "content_block_start", "index": 0,
+                                       "content_block": block}),
+              ("ping", {"type": "ping"})]
+    events += [("content_block_delta", {"type": "content_block_delta", "index": 0,
+                                        "delta": d}) for d in deltas]
+    events += [("content_block_stop", {"type": "content_block_stop", "index": 0}),
+               ("message_delta", {"type": "message_delta",
+                                  "delta": {"stop_reason": msg["stop_reason"],
+                                            "stop_sequence": None},
+                                  "usage": {"output_tokens": msg["usage"]["output_tokens"]}}),
+               ("message_stop", {"type": "message_stop"})]
+    return events
+
+
+def _anthropic_check(h, body):
+    if not isinstance(body, dict):
+        return _anthropic_error("Invalid JSON body")
+    if not body.get("model"):
+        return _anthropic_error("model: Field required")
+    if not isinstance(body.get("messages"), list):
+        return _anthropic_error("messages: Field required")
+    if body.get("max_tokens") is None:
+        return _anthropic_error("max_tokens is required")
+    if h.fake.quirks:
+        msg = _claude_param_msg(str(body["model"]), body)
+        if msg:
+            return _anthropic_error(_anthropic_nested(msg))
+    return None
+
+
+def native_messages(h, body):
+    err = _anthropic_check(h, body)
+    if err:
+        return h.send_json(400, err)
+    decision = _answer(h.fake, body)
+    if not body.get("stream"):
+        return h.send_json(200, _anthropic_message(h.fake, body, decision))
+    h.start_stream("text/event-stream; charset=utf-8")
+    for name, data in _anthropic_stream_events(h.fake, body, decision):
+        h.chunk(b"event: " + name.encode() + b"\ndata: " + _dumps(data) + b"\n\n")
+    h.end_stream()
+
+
+def native_count_tokens(h, body):
+    if not isinstance(body, dict) or not body.get("model"):
+        return h.send_json(400, _anthropic_error("model: Field required"))
+    h.send_json(200, {"input_tokens": _tokens(body.get("messages") or "")})
+
+
+ROUTES = {
+    LEGACY + "chat/": {"POST": legacy_chat},
+    LEGACY + "streamchat/": {"POST": legacy_streamchat},
+    LEGACY + "embed/": {"POST": legacy_embed},
+    "/api/v1/models/": {"GET": legacy_models},
+    "/v1/chat/completions": {"POST": native_chat},
+    "/v1/embeddings": {"POST": native_embeddings},
+    "/v1/models": {"GET": native_models},
+    "/v1/messages": {"POST": native_messages},
+    "/v1/messages/count_tokens": {"POST": native_count_tokens},
+}
+
+
+# ---- HTTP plumbing --------------------------------------------------
+
+class _Reset(Exception):
+    """Abort the connection without (finishing) a response."""
+
+
+def _fault_headers(fault):
+    headers = [(str(k), str(v)) for k, v in (fault.get("headers") or {}).items()]
+    if fault.get("retry_after") is not None:
+        headers.append(("Retry-After", str(fault["retry_after"])))
+    return headers
+
+
+def _fault_response(fault):
+    status = int(fault.get("status", 200))
+    body = fault.get("body")
+    if body is None:
+        body = {"error": {"message": "injected", "type": "injected_fault", "code": status}}
+    if isinstance(body, bytes):
+        return status, body, "application/octet-stream"
+    if isinstance(body, str):
+        return status, body.encode("utf-8"), "text/plain; charset=utf-8"
+    return status, _dumps(body), "application/json"
+
+
+def _control(h, path, body):
+    fake, method = h.fake, h.command
+    if path == "/_fake/requests" and method == "GET":
+        return h.send_json(200, [{k: v for k, v in r.items() if k != "raw"}
+                                 for r in fake.requests])
+    if method != "POST":
+        return h.send_json(405, {"detail": "Method Not Allowed"})
+    spec = dict(body) if isinstance(body, dict) else {}
+    try:
+        if path == "/_fake/clear":
+            fake.clear()
+        elif path == "/_fake/fault":
+            fake.add_fault(spec.pop("path"), spec.pop("times", None), **spec)
+        elif path == "/_fake/reply":
+            fake.set_reply(spec["text"])
+        elif path == "/_fake/tool_args":
+            fake.set_tool_args(spec["args"])
+        else:
+            return h.send_json(404, {"detail": "Not Found"})
+    except (KeyError, TypeError, ValueError) as exc:
+        return h.send_json(400, {"error": "bad control request: %r" % (exc,)})
+    return h.send_json(200, {"ok": True})
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server_version = "FakeArgo/1.0"
+    sys_version = ""
+
+    def setup(self):
+        BaseHTTPRequestHandler.setup(self)
+        self.fake = self.server.fake
+        self.conn_id = self.fake._conn_opened(self.connection)
+        self.fault, self.extra_headers, self.sent, self.head_sent = {}, [], 0, False
+
+    def finish(self):
+        try:
+            BaseHTTPRequestHandler.finish(self)
+        finally:
+            self.fake._conn_closed(self.conn_id)
+
+    def log_message(self, format, *args):  # noqa: A002 - stdlib signature
+        pass
+
+    def do_GET(self):
+        self._dispatch()
+
+    do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = do_GET
+
+    # -- request side -------------------------------------------------------
+
+    def _read_body(self):
+        if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
+            parts = []
+            while True:
+                size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
+                if size == 0:
+                    while self.rfile.readline() not in (b"\r\n", b"\n", b""):
+                        pass
+                    return b"".join(parts)
+                parts.append(self.rfile.read(size))
+                self.rfile.readline()
+        length = int(self.headers.get("Content-Length") or 0)
+        return self.rfile.read(length) if length > 0 else b""
+
+    def _dispatch(self):
+        self.fault, self.extra_headers, self.sent, self.head_sent = {}, [], 0, False
+        path = urlsplit(self.path).path
+        try:
+            raw = self._read_body()
+        except ValueError:
+            self.close_connection = True
+            return self.send_json(400, {"detail": "bad request body"})
+        try:
+            body = json.loads(raw.decode("utf-8")) if raw else None
+        except ValueError:
+            body = None
+        if path.startswith("/_fake/"):
+            return _control(self, path, body)
+        self.fake._record(self, path, raw, body)
+        try:
+            self._respond(path, body)
+        except _Reset:
+            self._abort()
+        except (BrokenPipeError, ConnectionResetError):
+            self.close_connection = True
+        except Exception:  # a bug in the fake: make it loud, keep serving
+            traceback.print_exc()
+            if self.head_sent:
+                self._abort()
+            else:
+                self.send_json(500, {"error": {"message": "fake_argo crashed",
+                                               "type": "FakeArgoError"}})
+
+    def _respond(self, path, body):
+        self.fault = self.fake._take_fault(path)
+        self.extra_headers = _fault_headers(self.fault)
+        if self._apply_fault():
+            return
+        route = self.fake._route(path)
+        if route is None:
+            return self.send_json(404, {"detail": "Not Found"})
+        func = route.get(self.command)
+        if func is None:
+            return self.send_json(405, {"detail": "Method Not Allowed"},
+                                  [("Allow", ", ".join(sorted(route)))])
+        func(self, body)
+
+    def _apply_fault(self):
+        fault, stopping = self.fault, self.fake._stopping
+        if not fault:
+            return False
+        if fault.get("delay") and stopping.wait(float(fault["delay"])):
+            raise _Reset()
+        if fault.get("hang"):
+            stopping.wait()
+            raise _Reset()
+        if fault.get("reset_after") == 0:
+            raise _Reset()
+        if fault.get("invalid_json"):
+            self.send_bytes(200, b"<html>oops</html>", "text/html; charset=utf-8")
+            return True
+        if "status" in fault or "body" in fault:
+            status, data, ctype = _fault_response(fault)
+            self.send_bytes(status, data, ctype)
+            return True
+        return False
+
+    # -- response side ------------------------------------------------------
+
+    def _head(self, status, ctype, headers):
+        self.send_response(status)
+        names = set(k.lower() for k, _ in self.extra_headers)
+        if "content-type" not in names:
+            self.send_header("Content-Type", ctype)
+        for key, value in list(headers) + self.extra_headers:
+            self.send_header(key, value)
+        self.end_headers()
+        self.head_sent = True
+
+    def send_bytes(self, status, data, ctype, headers=()):
+        self._head(status, ctype, [("Content-Length", str(len(data)))] + list(headers))
+        if self.fault.get("reset_after"):
+            self.wfile.write(data[:len(data) // 2])
+            raise _Reset()
+        if self.command != "HEAD":
+            self.wfile.write(data)
+
+    def send_json(self, status, obj, headers=()):
+        self.send_bytes(status, _dumps(obj), "application/json", headers)
+
+    def start_stream(self, ctype, status=200):
+        self._head(status, ctype, [("Transfer-Encoding", "chunked"),
+                                   ("Cache-Control", "no-cache")])
+        self.sent = 0
+
+    def chunk(self, data):
+        if not data:
+            return
+        limit = self.fault.get("reset_after")
+        if limit and self.sent >= limit:
+            raise _Reset()
+        self.wfile.write(b"%x\r\n" % len(data) + data + b"\r\n")
+        self.sent += 1
+
+    def end_stream(self):
+        if self.fault.get("reset_after"):
+            raise _Reset()
+        self.wfile.write(b"0\r\n\r\n")
+
+    def _abort(self):
+        """Close abruptly: FIN by default (deterministic), RST with rst=True."""
+        self.close_connection = True
+        sock = self.connection
+        try:
+            if self.fault.get("rst"):
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                self.rfile.close()
+                sock.close()
+            else:
+                sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    block_on_close = False
+    allow_reuse_address = True
+
+    def handle_error(self, request, client_address):
+        exc = sys.exc_info()[1]
+        if not isinstance(exc, (OSError, ValueError)):
+            ThreadingHTTPServer.handle_error(self, request, client_address)
+
+
+# ---- Public API -----------------------------------------------------
+
+class FakeArgo(object):
+    """A fake Argo gateway (legacy + native endpoints) on 127.0.0.1."""
+
+    def __init__(self, quirks=True, embeddings_native=False, model_list_format="new"):
+        if model_list_format not in ("new", "old"):
+            raise ValueError("model_list_format must be 'new' or 'old'")
+        self.quirks = bool(quirks)
+        self.embeddings_native = bool(embeddings_native)
+        self.model_list_format = model_list_format
+        self.reply = DEFAULT_REPLY
+        self.tool_args = dict(DEFAULT_TOOL_ARGS)
+        self._cond = threading.Condition()
+        self._requests, self._faults, self._conns = [], [], {}
+        self._conn_ids = itertools.count(1)
+        self._stopping = threading.Event()
+        self._server = self._thread = None
+        self._stopped = False
+
+    # -- lifecycle ----------------------------------------------------------
+
+    def start(self, port=0):
+        if self._server is not None:
+            raise RuntimeError("FakeArgo already started")
+        self._server = _Server(("127.0.0.1", port), _Handler)
+        self._server.fake = self
+        self._thread = threading.Thread(target=self._server.serve_forever,
+                                        kwargs={"poll_interval": 0.05},
+                                        name="fake-argo", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self):
+        with self._cond:
+            if self._server is None or self._stopped:
+                return
+            self._stopped = True
+            conns = list(self._conns.values())
+        self._stopping.set()                      # releases delay/hang waits
+        self._server.shutdown()
+        self._server.server_close()
+        for sock in conns:                        # idle keep-alive connections
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+        self._thread.join(timeout=5)
+
+    def __enter__(self):
+        return self.start() if self._server is None else self
+
+    def __exit__(self, *exc):
+        self.stop()
+        return False
+
+    @property
+    def url(self):
+        if self._server is None:
+            raise RuntimeError("FakeArgo not started")
+        return "http://127.0.0.1:%d" % self._server.server_address[1]
+
+    # -- recording ----------------------------------------------------------
+
+    @property
+    def requests(self):
+        with self._cond:
+            return list(self._requests)
+
+    def last(self, path_suffix=None):
+        with self._cond:
+            for rec in reversed(self._requests):
+                if path_suffix is None or rec["path"].endswith(path_suffix):
+                    return rec
+        return None
+
+    def wait_for(self, count=1, path_suffix=None, timeout=5.0):
+        """Block until ``count`` matching requests were recorded; returns bool."""
+        def enough():
+            return sum(1 for r in self._requests
+                       if path_suffix is None or r["path"].endswith(path_suffix)) >= count
+        with self._cond:
+            return self._cond.wait_for(enough, timeout)
+
+    def clear(self):
+        with self._cond:
+            del self._requests[:]
+            del self._faults[:]
+
+    # -- behaviour control --------------------------------------------------
+
+    def add_fault(self, path, times=None, **fault):
+        unknown = set(fault) - FAULT_KEYS
+        if unknown:
+            raise TypeError("unknown fault option(s): %s" % ", ".join(sorted(unknown)))
+        if not isinstance(path, str) or not path:
+            raise ValueError("fault path must be a non-empty string")
+        if times is not None and int(times) < 1:
+            raise ValueError("times must be None or >= 1")
+        with self._cond:
+            self._faults.append({"path": path, "times": times if times is None else int(times),
+                                 "spec": dict(fault)})
+
+    def set_reply(self, text):
+        self.reply = str(text)
+
+    def set_tool_args(self, args):
+        self.tool_args = dict(args)
+
+    # -- used by the handler ------------------------------------------------
+
+    def _route(self, path):
+        if path == "/v1/embeddings" and not self.embeddings_native:
+            return None
+        return ROUTES.get(path)
+
+    def _take_fault(self, path):
+        """Merge every fault matching ``path``, consuming one use of each."""
+        merged = {}
+        with self._cond:
+            for fault in list(self._faults):
+                if path != fault["path"] and not path.endswith(fault["path"]):
+                    continue
+                merged.update(fault["spec"])
+                if fault["times"] is not None:
+                    fault["times"] -= 1
+                    if fault["times"] <= 0:
+                        self._faults.remove(fault)
+        return merged
+
+    def _record(self, handler, path, raw, body):
+        headers = {}
+        for key, value in handler.headers.items():
+            key = key.lower()
+            headers[key] = headers[key] + ", " + value if key in headers else value
+        rec = {"method": handler.command, "path": path,
+               "query": dict(parse_qsl(urlsplit(handler.path).query, keep_blank_values=True)),
+               "headers": headers, "body": body, "raw": raw, "conn": handler.conn_id}
+        with self._cond:
+            self._requests.append(rec)
+            self._cond.notify_all()
+
+    def _conn_opened(self, sock):
+        with self._cond:
+            conn_id = next(self._conn_ids)
+            self._conns[conn_id] = sock
+        return conn_id
+
+    def _conn_closed(self, conn_id):
+        with self._cond:
+            self._conns.pop(conn_id, None)
+
+
+# ---- Standalone use -------------------------------------------------
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description="Fake Argo gateway for argo-proxy tests.")
+    parser.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (0 = any)")
+    parser.add_argument("--no-quirks", action="store_true", help="disable quirk emulation")
+    parser.add_argument("--embeddings-native", action="store_true",
+                        help="serve /v1/embeddings instead of 404")
+    parser.add_argument("--model-list-format", choices=("new", "old"), default="new")
+    parser.add_argument("--reply", default=None, help="assistant reply text")
+    args = parser.parse_args(argv)
+    fake = FakeArgo(quirks=not args.no_quirks, embeddings_native=args.embeddings_native,
+                    model_list_format=args.model_list_format)
+    if args.reply is not None:
+        fake.set_reply(args.reply)
+    done = threading.Event()
+
+    def on_signal(signum, frame):
+        done.set()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    fake.start(port=args.port)
+    print("FAKE_ARGO_URL=" + fake.url, flush=True)
+    try:
+        while not done.wait(0.5):
+            pass
+    finally:
+        fake.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
