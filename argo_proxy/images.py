@@ -27,6 +27,7 @@ _EXTENSIONS = (".png", ".jpg", ".jpeg", ".webp", ".gif")
 
 class Limits:
     def __init__(self, cfg):
+        self.mb = cfg.max_payload_size
         self.total_bytes = int(cfg.max_payload_size * 1024 * 1024)
         self.timeout = cfg.image_timeout
         self.workers = cfg.concurrent_downloads
@@ -74,7 +75,7 @@ def inline_images(body, limits: Limits):
     if total > limits.total_bytes:
         raise ProxyError(400, "The images in this request total %.1f MB; the limit is %g MB "
                          "(max_payload_size). Images are not recompressed: send smaller ones."
-                         % (total / 1048576.0, limits.total_bytes / 1048576.0), param="messages")
+                         % (total / 1048576.0, limits.mb), param="messages")
     for part in parts:
         url = _url_of(part)
         if url in fetched:
@@ -123,7 +124,7 @@ def _get(url, limits, deadline):
         conn.request("GET", path, headers={"Host": parts.netloc, "Accept": "image/*",
                                            "User-Agent": "argo-proxy image fetcher"})
         resp = conn.getresponse()
-        data = _read_capped(resp, url, limits.total_bytes, deadline)
+        data = _read_capped(resp, url, limits, deadline)
         return resp.status, resp.headers, data
     except socket.timeout:
         raise _bad(url, "no answer within %g s (image_timeout)" % limits.timeout)
@@ -133,7 +134,7 @@ def _get(url, limits, deadline):
         conn.close()
 
 
-def _read_capped(resp, url, cap, deadline):
+def _read_capped(resp, url, limits, deadline):
     chunks, size = [], 0
     while True:
         if time.monotonic() > deadline:
@@ -142,8 +143,8 @@ def _read_capped(resp, url, cap, deadline):
         if not chunk:
             return b"".join(chunks)
         size += len(chunk)
-        if size > cap:
-            raise _bad(url, "the image is larger than %g MB (max_payload_size)" % (cap / 1048576.0))
+        if size > limits.total_bytes:
+            raise _bad(url, "the image is larger than %g MB (max_payload_size)" % limits.mb)
         chunks.append(chunk)
 
 

@@ -136,6 +136,38 @@ def _unwind(msg, calls, results):
     return out
 
 
+# -- legacy endpoint only (standard mode) ---------------------------------------------
+
+def continue_turn_without_user(body):
+    """Argo's legacy Claude/Gemini path requires a user message."""
+    msgs = body.get("messages")
+    if isinstance(msgs, list) and msgs and not any(m.get("role") == "user" for m in _messages(body)):
+        msgs.append({"role": "user", "content": "[continue]"})
+        return ["[continue] user turn added (no user message)"]
+    return []
+
+
+def flatten_system_parts(body):
+    """Argo's legacy Gemini path wants system text, not a list of parts."""
+    notes = []
+    for msg in _messages(body):
+        if msg.get("role") == "system" and isinstance(msg.get("content"), list):
+            msg["content"] = "\n\n".join(p.get("text", "") for p in msg["content"]
+                                          if isinstance(p, dict) and p.get("type") == "text")
+            notes.append("system content parts joined into text")
+    return notes[:1]
+
+
+def system_as_user(body):
+    """o1-mini / o1-preview take no system role."""
+    notes = []
+    for msg in _messages(body):
+        if msg.get("role") == "system":
+            msg["role"] = "user"
+            notes.append("system message sent as user")
+    return notes[:1]
+
+
 # -- sampling parameters --------------------------------------------------------------
 
 def drop_temperature_unless_one(body):
@@ -167,15 +199,16 @@ def top_p_only_without_temperature(body):
 # -- the table ---------------------------------------------------------------------
 
 class Rule:
-    def __init__(self, name, fix, family=None, prefix=None, needs=None):
+    def __init__(self, name, fix, family=None, prefix=None, needs=None, modes=("native", "standard")):
         self.name = name
         self.fix = fix
         self.family = family    # "openai" | "anthropic" | "google" | None (all)
         self.prefix = prefix    # internal-id prefix, or None (all of the family)
         self.needs = needs      # a request key that must be present, or None
+        self.modes = modes      # which upstream API it is a quirk of
 
-    def applies(self, model_id, family, body):
-        if self.family and self.family != family:
+    def applies(self, model_id, family, body, mode="native"):
+        if mode not in self.modes or (self.family and self.family != family):
             return False
         if self.prefix and not str(model_id).lower().startswith(self.prefix):
             return False
@@ -188,6 +221,11 @@ RULES = (
     Rule("tool-call-null-content", null_content_on_tool_calls),
     Rule("orphan-tool-calls", repair_orphan_tool_calls),
     Rule("claude-tool-choice", claude_tool_choice_object, family="anthropic", needs="tool_choice"),
+    Rule("claude-needs-user-turn", continue_turn_without_user, family="anthropic", modes=("standard",)),
+    Rule("gemini-needs-user-turn", continue_turn_without_user, family="google", modes=("standard",)),
+    Rule("gemini-system-text", flatten_system_parts, family="google", modes=("standard",)),
+    Rule("o1-mini-no-system", system_as_user, prefix="gpto1mini", modes=("standard",)),
+    Rule("o1-preview-no-system", system_as_user, prefix="gpto1preview", modes=("standard",)),
     Rule("gemini-tool-result-name", gemini_tool_result_names, family="google"),
     Rule("gemini-sequential-calls", gemini_sequential_tool_calls, family="google"),
     Rule("gpt5-temperature", drop_temperature_unless_one, family="openai", prefix="gpt5"),
@@ -198,11 +236,11 @@ RULES = (
 )
 
 
-def apply(body: dict, model_id: str, family: str, rules=RULES) -> list:
+def apply(body: dict, model_id: str, family: str, mode="native", rules=RULES) -> list:
     """Fix an OpenAI chat body for this model in place; returns notes of what changed."""
     applied = []
     for rule in rules:
-        if rule.applies(model_id, family, body):
+        if rule.applies(model_id, family, body, mode):
             for note in rule.fix(body):
                 applied.append("%s: %s" % (rule.name, note))
     for note in applied:

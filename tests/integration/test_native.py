@@ -337,3 +337,47 @@ def test_error_after_keepalives_becomes_error_event(start_proxy, fake):
                                                 messages=[{"role": "user", "content": "x"}]):
             pass
     assert "bad thing" in str(info.value)
+
+
+# -- images ------------------------------------------------------------------------------
+
+@pytest.fixture
+def image_server():
+    import http.server
+    from tests.unit.test_images import ImageHandler
+    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), ImageHandler)
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    yield "http://127.0.0.1:%d" % srv.server_address[1]
+    srv.shutdown()
+    srv.server_close()
+
+
+def image_message(url):
+    return [{"role": "user", "content": [{"type": "text", "text": "what is this?"},
+                                         {"type": "image_url", "image_url": {"url": url}}]}]
+
+
+def test_image_url_arrives_upstream_as_data_url(start_proxy, fake, image_server):
+    p = start_proxy("--user", "t", "--native-openai",
+                    config={"argo_base_url": fake.url, "allow_private_image_urls": True})
+    sdk(p).chat.completions.create(model="gpt4o", messages=image_message(image_server + "/cat.png"))
+    sent = chat_requests(fake)[-1]["body"]["messages"][0]["content"][1]["image_url"]["url"]
+    assert sent.startswith("data:image/png;base64,iVBORw0KGgo")
+
+
+@pytest.mark.parametrize("path,words", [("/missing.png", "404"), ("/page.html", "not an image"),
+                                        ("/big.png", "max_payload_size")])
+def test_bad_image_urls_are_clear_400s(start_proxy, fake, image_server, path, words):
+    p = start_proxy("--user", "t", "--native-openai", config={
+        "argo_base_url": fake.url, "allow_private_image_urls": True, "max_payload_size": 0.1})
+    with pytest.raises(openai.BadRequestError) as info:
+        sdk(p).chat.completions.create(model="gpt4o", messages=image_message(image_server + path))
+    assert image_server + path in info.value.message and words in info.value.message
+    assert chat_requests(fake) == []  # nothing reached Argo
+
+
+def test_private_image_url_refused_by_default(native_proxy, fake, image_server):
+    with pytest.raises(openai.BadRequestError) as info:
+        sdk(native_proxy).chat.completions.create(model="gpt4o",
+                                                  messages=image_message(image_server + "/cat.png"))
+    assert "private" in info.value.message

@@ -1,0 +1,300 @@
+#!/usr/bin/env python3
+"""Fast fake Argo upstream for the benchmark (standard library only, asyncio).
+
+One event loop, a hand-written HTTP/1.1 parser, keep-alive, TCP_NODELAY. It answers:
+
+  POST /v1/chat/completions          native OpenAI chat: JSON, or SSE when "stream": true
+  POST /v1/embeddings                native embeddings (tiny vector)
+  GET  /v1/models                    native model list
+  GET  /api/v1/models/               legacy model list (new format: display id + internal_id)
+  POST /api/v1/resource/chat/        legacy chat      -> {"response": "..."}
+  POST /api/v1/resource/streamchat/  legacy stream    -> text/plain, chunked raw text
+  POST /api/v1/resource/embed/       legacy embed     -> {"embedding": [[...]]}
+  GET  /health                       {"status": "ok"}
+  GET  /_bench/stats                 connections accepted, requests served, open streams
+
+Streams: `max_tokens` in the request body is the number of content events (default --events);
+events are sent on a fixed schedule (--interval-ms apart, first one at once). Every content
+event carries the time it was written, as `[t=SECONDS]` inside its text, where SECONDS is
+time.monotonic() (CLOCK_MONOTONIC: comparable across processes on the same machine). A client
+computes relay lag as its own time.monotonic() at arrival minus that stamp.
+
+Run: python3 bench/fake_upstream.py --port 0   -> prints FAKE_URL=http://127.0.0.1:PORT
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import signal
+import socket
+import sys
+import time
+
+MODELS = (
+    ("gpt4o", "GPT-4o", "openai"),
+    ("gpt41", "GPT-4.1", "openai"),
+    ("gpt5", "GPT-5", "openai"),
+    ("claudesonnet45", "Claude Sonnet 4.5", "anthropic"),
+    ("gemini25pro", "Gemini 2.5 Pro", "google"),
+    ("v3small", "text-embedding-3-small", "openai"),
+    ("v3large", "text-embedding-3-large", "openai"),
+)
+
+REPLY_TEXT = "Hello! I am a fake model answering as fast as I can. How can I help you today?"
+
+CHAT_JSON = json.dumps({
+    "id": "chatcmpl-bench0001", "object": "chat.completion", "created": 1700000000,
+    "model": "gpt-4o-2024-08-06",
+    "choices": [{"index": 0, "message": {"role": "assistant", "content": REPLY_TEXT,
+                                          "refusal": None, "annotations": []},
+                 "logprobs": None, "finish_reason": "stop"}],
+    "usage": {"prompt_tokens": 12, "completion_tokens": 19, "total_tokens": 31},
+    "system_fingerprint": "fp_bench",
+}, separators=(",", ":")).encode()
+
+LEGACY_JSON = json.dumps({"response": REPLY_TEXT}).encode()
+EMBED_LEGACY = json.dumps({"embedding": [[0.0125] * 16]}).encode()
+EMBED_NATIVE = json.dumps({"object": "list", "model": "v3small", "usage": {"prompt_tokens": 1, "total_tokens": 1},
+                           "data": [{"object": "embedding", "index": 0, "embedding": [0.0125] * 16}]}).encode()
+MODELS_JSON = json.dumps({"object": "list", "data": [
+    {"id": display, "object": "model", "created": 1700000000, "owned_by": owner, "internal_id": iid}
+    for iid, display, owner in MODELS]}).encode()
+NOT_FOUND = b'{"detail":"Not Found"}'
+
+SSE_HEAD = (b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream; charset=utf-8\r\n"
+            b"Cache-Control: no-cache\r\nTransfer-Encoding: chunked\r\n\r\n")
+TEXT_HEAD = (b"HTTP/1.1 200 OK\r\nContent-Type: text/plain; charset=utf-8\r\n"
+             b"Transfer-Encoding: chunked\r\n\r\n")
+SSE_PREFIX = (b'data: {"id":"chatcmpl-bench0002","object":"chat.completion.chunk","created":1700000000,'
+              b'"model":"gpt-4o-2024-08-06","system_fingerprint":"fp_bench","choices":[{"index":0,'
+              b'"delta":{"content":"')
+SSE_SUFFIX = b'"},"logprobs":null,"finish_reason":null}]}\n\n'
+SSE_FINAL = (b'data: {"id":"chatcmpl-bench0002","object":"chat.completion.chunk","created":1700000000,'
+             b'"model":"gpt-4o-2024-08-06","system_fingerprint":"fp_bench","choices":[{"index":0,'
+             b'"delta":{},"logprobs":null,"finish_reason":"stop"}]}\n\ndata: [DONE]\n\n')
+
+REASONS = {200: b"OK", 400: b"Bad Request", 404: b"Not Found", 405: b"Method Not Allowed"}
+
+
+class Stats:
+    connections = 0
+    requests = 0
+    open_streams = 0
+    peak_streams = 0
+
+
+def _chunk(data: bytes) -> bytes:
+    return b"%x\r\n%s\r\n" % (len(data), data)
+
+
+class Conn(asyncio.Protocol):
+    def __init__(self, opts):
+        self.opts = opts
+        self.buf = b""
+        self.transport = None
+        self.busy = False      # a streamed answer is in progress: later requests wait
+        self.closed = False
+
+    def connection_made(self, transport):
+        self.transport = transport
+        sock = transport.get_extra_info("socket")
+        if sock is not None:
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        Stats.connections += 1
+
+    def connection_lost(self, exc):
+        self.closed = True
+
+    def data_received(self, data):
+        self.buf += data
+        if not self.busy:
+            self._process()
+
+    def _process(self):
+        while not self.busy and not self.closed:
+            end = self.buf.find(b"\r\n\r\n")
+            if end < 0:
+                if len(self.buf) > 65536:
+                    self._simple(400, b'{"detail":"header too large"}', close=True)
+                return
+            head = self.buf[:end].decode("latin-1")
+            lines = head.split("\r\n")
+            try:
+                method, target, _version = lines[0].split(" ", 2)
+            except ValueError:
+                self._simple(400, b'{"detail":"bad request line"}', close=True)
+                return
+            length = 0
+            chunked = False
+            close = False
+            for line in lines[1:]:
+                name, _, value = line.partition(":")
+                name = name.strip().lower()
+                if name == "content-length":
+                    length = int(value.strip() or 0)
+                elif name == "transfer-encoding" and "chunked" in value.lower():
+                    chunked = True
+                elif name == "connection" and value.strip().lower() == "close":
+                    close = True
+            start = end + 4
+            if chunked:
+                body, consumed = _dechunk(self.buf, start)
+                if body is None:
+                    return
+                self.buf = self.buf[consumed:]
+            else:
+                if len(self.buf) - start < length:
+                    return
+                body = self.buf[start:start + length]
+                self.buf = self.buf[start + length:]
+            Stats.requests += 1
+            self._route(method, target, body, close)
+
+    def _simple(self, status, body, ctype=b"application/json", close=False):
+        head = b"HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %d\r\n" % (
+            status, REASONS.get(status, b"Error"), ctype, len(body))
+        if close:
+            head += b"Connection: close\r\n"
+        self.transport.write(head + b"\r\n" + body)
+        if close:
+            self.transport.close()
+            self.closed = True
+
+    def _route(self, method, target, body, close):
+        path = target.split("?", 1)[0]
+        if method == "POST":
+            if path == "/v1/chat/completions":
+                req = _json(body)
+                if req.get("stream"):
+                    self._stream(req, sse=True, close=close)
+                else:
+                    self._simple(200, CHAT_JSON, close=close)
+                return
+            if path == "/api/v1/resource/chat/":
+                self._simple(200, LEGACY_JSON, close=close)
+                return
+            if path == "/api/v1/resource/streamchat/":
+                self._stream(_json(body), sse=False, close=close)
+                return
+            if path == "/api/v1/resource/embed/":
+                self._simple(200, EMBED_LEGACY, close=close)
+                return
+            if path == "/v1/embeddings":
+                self._simple(200, EMBED_NATIVE, close=close)
+                return
+        elif method in ("GET", "HEAD"):
+            if path in ("/v1/models", "/v1/models/", "/api/v1/models", "/api/v1/models/"):
+                self._simple(200, MODELS_JSON, close=close)
+                return
+            if path == "/health":
+                self._simple(200, b'{"status":"ok"}', close=close)
+                return
+            if path == "/_bench/stats":
+                stats = {"connections": Stats.connections, "requests": Stats.requests,
+                         "open_streams": Stats.open_streams, "peak_streams": Stats.peak_streams}
+                self._simple(200, json.dumps(stats).encode(), close=close)
+                return
+            if path == "/_bench/reset":
+                Stats.connections, Stats.requests, Stats.peak_streams = 0, 0, Stats.open_streams
+                self._simple(200, b"{}", close=close)
+                return
+        self._simple(404, NOT_FOUND, close=close)
+
+    def _stream(self, req, sse, close):
+        events = req.get("max_tokens")
+        if not isinstance(events, int) or events <= 0:
+            events = self.opts.events
+        interval = req.get("bench_interval_ms")
+        if not isinstance(interval, (int, float)) or interval < 0:
+            interval = self.opts.interval_ms
+        self.busy = True
+        asyncio.get_running_loop().create_task(self._run_stream(events, interval / 1000.0, sse, close))
+
+    async def _run_stream(self, events, interval, sse, close):
+        loop = asyncio.get_running_loop()
+        Stats.open_streams += 1
+        Stats.peak_streams = max(Stats.peak_streams, Stats.open_streams)
+        try:
+            write = self.transport.write
+            write(SSE_HEAD if sse else TEXT_HEAD)
+            start = loop.time()
+            for i in range(events):
+                if i:
+                    delay = start + i * interval - loop.time()
+                    if delay > 0:
+                        await asyncio.sleep(delay)
+                if self.closed:
+                    return
+                text = b" w%d[t=%.6f]" % (i, time.monotonic())
+                write(_chunk(SSE_PREFIX + text + SSE_SUFFIX) if sse else _chunk(text))
+            if self.closed:
+                return
+            write((_chunk(SSE_FINAL) if sse else b"") + b"0\r\n\r\n")
+            if close:
+                self.transport.close()
+                self.closed = True
+        finally:
+            Stats.open_streams -= 1
+            self.busy = False
+        if not self.closed and self.buf:
+            self._process()
+
+
+def _json(body):
+    try:
+        value = json.loads(body) if body else {}
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
+def _dechunk(buf, pos):
+    """(body, end offset) of a chunked body starting at pos, or (None, 0) if incomplete."""
+    parts = []
+    while True:
+        eol = buf.find(b"\r\n", pos)
+        if eol < 0:
+            return None, 0
+        size = int(buf[pos:eol].split(b";")[0], 16)
+        pos = eol + 2
+        if size == 0:
+            end = buf.find(b"\r\n", pos)
+            if end < 0:
+                return None, 0
+            return b"".join(parts), end + 2
+        if len(buf) < pos + size + 2:
+            return None, 0
+        parts.append(buf[pos:pos + size])
+        pos += size + 2
+
+
+async def serve(opts):
+    loop = asyncio.get_running_loop()
+    server = await loop.create_server(lambda: Conn(opts), "127.0.0.1", opts.port,
+                                      backlog=4096, reuse_address=True)
+    port = server.sockets[0].getsockname()[1]
+    print("FAKE_URL=http://127.0.0.1:%d" % port, flush=True)
+    stop = asyncio.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    async with server:
+        await stop.wait()
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--port", type=int, default=0)
+    ap.add_argument("--events", type=int, default=200, help="content events per stream (default 200)")
+    ap.add_argument("--interval-ms", type=float, default=20.0, help="time between events (default 20)")
+    opts = ap.parse_args(argv)
+    try:
+        asyncio.run(serve(opts))
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
