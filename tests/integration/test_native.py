@@ -2,7 +2,6 @@
 
 import json
 import socket
-import threading
 
 import openai
 import pytest
@@ -343,13 +342,9 @@ def test_error_after_keepalives_becomes_error_event(start_proxy, fake):
 
 @pytest.fixture
 def image_server():
-    import http.server
-    from tests.unit.test_images import ImageHandler
-    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), ImageHandler)
-    threading.Thread(target=srv.serve_forever, daemon=True).start()
-    yield "http://127.0.0.1:%d" % srv.server_address[1]
-    srv.shutdown()
-    srv.server_close()
+    from tests.fakes.image_server import ImageServer
+    with ImageServer() as srv:
+        yield srv.url
 
 
 def image_message(url):

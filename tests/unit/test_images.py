@@ -1,57 +1,20 @@
 """Image inlining: type checks, the SSRF guard, limits, against a real local image server."""
 
 import base64
-import http.server
 import ipaddress
-import threading
 import types
 
 import pytest
 
 from argo_proxy import images
 from argo_proxy.errors import ProxyError
-
-PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
-GIF = b"GIF89a" + b"\x00" * 32
-WEBP = b"RIFF\x00\x00\x00\x00WEBPVP8 " + b"\x00" * 16
-
-
-class ImageHandler(http.server.BaseHTTPRequestHandler):
-    routes = {
-        "/cat.png": (200, "image/png", PNG),
-        "/anim.gif": (200, "image/gif; charset=binary", GIF),
-        "/pic.webp": (200, "", WEBP),
-        "/page.html": (200, "text/html", b"<html></html>"),
-        "/fake.png": (200, "image/png", b"not really a png at all"),
-        "/big.png": (200, "image/png", PNG + b"\x00" * 300000),
-    }
-
-    def do_GET(self):
-        if self.path == "/redirect":
-            self.send_response(302)
-            self.send_header("Location", "/cat.png")
-            self.send_header("Content-Length", "0")
-            self.end_headers()
-            return
-        status, ctype, body = self.routes.get(self.path, (404, "text/plain", b"nope"))
-        self.send_response(status)
-        if ctype:
-            self.send_header("Content-Type", ctype)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *a):
-        pass
+from tests.fakes.image_server import PNG, ImageServer
 
 
 @pytest.fixture(scope="module")
 def server():
-    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), ImageHandler)
-    threading.Thread(target=srv.serve_forever, daemon=True).start()
-    yield "http://127.0.0.1:%d" % srv.server_address[1]
-    srv.shutdown()
-    srv.server_close()
+    with ImageServer() as srv:
+        yield srv.url
 
 
 def limits(allow_private=True, mb=20.0):
