@@ -7,7 +7,7 @@ import threading
 import time
 
 from .models import ModelRegistry
-from .routes import native, ops
+from .routes import native, ops, standard
 from .server import Router
 from .upstream import Upstream
 
@@ -23,6 +23,7 @@ class App:
         self.router = Router()
         self._stop = threading.Event()
         ops.register(self)
+        standard.register(self)
         if config.use_native_openai:
             native.register(self)
 

@@ -209,7 +209,7 @@ class Response:
         lines = self._head(status, content_type, headers)
         lines += ["Transfer-Encoding: chunked", "Cache-Control: no-cache", "X-Accel-Buffering: no"]
         h.wfile.write(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1"))
-        self.stream_obj = Stream(self, h.wfile, self.style)
+        self.stream_obj = Stream(self, h.wfile, self.style, content_type)
         h.server.monitor.watch(self)
         return self.stream_obj
 

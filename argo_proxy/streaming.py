@@ -17,14 +17,19 @@ log = logging.getLogger("argo_proxy")
 class Stream:
     """A chunked response written event by event; safe to write from two threads."""
 
-    def __init__(self, response, wfile, style):
+    def __init__(self, response, wfile, style, content_type=None):
         self._response = response
         self._wfile = wfile
         self.style = style
+        self.content_type = content_type
         self.lock = threading.Lock()
         self.broken = False
         self.closed = False
         self.last_write = time.monotonic()
+
+    @property
+    def is_sse(self):
+        return (self.content_type or "").startswith("text/event-stream")
 
     def write(self, data: bytes) -> bool:
         """Send one event (one chunk, flushed). False once the client has gone."""
@@ -122,5 +127,5 @@ class Monitor:
         if stream is None:
             if response.hold_type and now - response.hold_since >= self.interval:
                 response.open_held()
-        elif now - stream.last_write >= self.interval:
-            stream.write(KEEPALIVE)
+        elif now - stream.last_write >= self.interval and stream.is_sse:
+            stream.write(KEEPALIVE)  # a comment line is only harmless inside an event stream

@@ -56,33 +56,47 @@ def _authorization(req):
     return "Bearer " + req.app.user_for(req.headers)
 
 
-def relay(req, res, url, body: bytes | None, method="POST", streaming=False):
-    """Forward to the upstream; its status, content type and body reach the client unchanged."""
+def call(req, res, url, body: bytes | None, headers: dict, method="POST", hold=False):
+    """Send to the upstream; a client disconnect cancels the request at any stage.
+
+    With hold=True (the client asked for a stream) the monitor may open the stream early and
+    send keep-alives while the upstream thinks. Returns (upstream response, early Stream or None).
+    """
     cancel = Cancel()
     res.on_disconnect(cancel.cancel)
-    if streaming:
+    if hold:
         res.hold_open()
-    resp = req.app.upstream.request(method, url, body=body, headers=upstream_headers(req, streaming),
-                                    cancel=cancel)
-    early = res.settle()
+    resp = req.app.upstream.request(method, url, body=body, headers=headers, cancel=cancel)
+    return resp, res.settle()
+
+
+def upstream_error(resp, data: bytes) -> ProxyError:
+    """The upstream's failure, with its status and its own message."""
+    return ProxyError(resp.status, upstream_message(resp.status, data), code="upstream_error")
+
+
+def relay(req, res, url, body: bytes | None, method="POST", streaming=False, headers=None, sse=True):
+    """Forward to the upstream; its status, content type and body reach the client unchanged."""
+    headers = headers if headers is not None else upstream_headers(req, streaming)
+    resp, early = call(req, res, url, body, headers, method, hold=streaming and sse)
     ctype = resp.header("Content-Type") or ""
-    if resp.status == 200 and ctype.startswith("text/event-stream"):
-        relay_stream(resp, early or res.stream(200, ctype))
+    if resp.status == 200 and (streaming or ctype.startswith("text/event-stream")):
+        relay_stream(resp, early or res.stream(200, ctype or None))
         return
     data = resp.read()
     if early is not None:  # keep-alives already went out with status 200: report in the stream
-        raise ProxyError(resp.status, upstream_message(resp.status, data), code="upstream_error")
-    headers = {k: resp.header(k) for k in RETURNED if resp.header(k)}
-    res.send(resp.status, data, ctype or None, headers)
+        raise upstream_error(resp, data)
+    extra = {k: resp.header(k) for k in RETURNED if resp.header(k)}
+    res.send(resp.status, data, ctype or None, extra)
 
 
 def relay_stream(resp, stream):
-    """Byte-exact SSE relay, one write (and flush) per upstream event."""
+    """Byte-exact relay: SSE one event per write, other streams one read per write."""
     splitter = EventSplitter()
     try:
         for chunk in resp.iter_raw():
-            for event in splitter.feed(chunk):
-                if not stream.write(event):
+            for piece in (splitter.feed(chunk) if stream.is_sse else (chunk,)):
+                if not stream.write(piece):
                     resp.close()
                     return
         stream.write(splitter.rest())
