@@ -49,6 +49,9 @@ def chat_request(body, family, tool_prompting):
     argo = {k: v for k, v in body.items() if k not in _CHAT_DROP}
     _normalise_prompt_style(argo)
     if not argo.get("tools"):
+        if family in ("anthropic", "google") and _has_tool_history(argo):
+            # Claude refuses tool_use blocks without tool definitions: show the history as text
+            argo["messages"] = tool_prompt.rewrite_history(argo["messages"])
         return argo, "none"
     if family in NATIVE_FAMILIES and not tool_prompting:
         native_tools.to_family(argo, family)
@@ -57,6 +60,12 @@ def chat_request(body, family, tool_prompting):
     tool_prompt.inject(argo, argo.get("tools"), argo.get("tool_choice"),
                        argo.get("parallel_tool_calls"))
     return argo, "prompt"
+
+
+def _has_tool_history(body):
+    msgs = body.get("messages")
+    return isinstance(msgs, list) and any(
+        isinstance(m, dict) and (m.get("role") == "tool" or m.get("tool_calls")) for m in msgs)
 
 
 def _normalise_prompt_style(argo):

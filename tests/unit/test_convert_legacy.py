@@ -302,3 +302,18 @@ def test_embedding_inputs_errors(body, field, phrase):
 def test_chunks_are_json_serialisable():
     for chunk in legacy.pseudo_stream("é", [CALL], "m", 1, 1, True):
         assert json.loads(json.dumps(chunk)) == chunk
+
+
+def test_tool_history_without_tools_is_text_for_claude_and_gemini():
+    history = [{"role": "user", "content": "add"},
+               {"role": "assistant", "content": "", "tool_calls": [
+                   {"id": "c1", "type": "function", "function": {"name": "add", "arguments": '{"a": 1}'}}]},
+               {"role": "tool", "tool_call_id": "c1", "content": "3"},
+               {"role": "user", "content": "thanks"}]
+    for family in ("anthropic", "google"):
+        argo, mode = legacy.chat_request({"model": "m", "messages": history}, family, False)
+        assert mode == "none"
+        assert all(m["role"] in ("user", "assistant") and "tool_calls" not in m for m in argo["messages"])
+        assert "Result of add" in json.dumps(argo["messages"])
+    argo, _ = legacy.chat_request({"model": "m", "messages": history}, "openai", False)
+    assert argo["messages"][2]["role"] == "tool"  # OpenAI accepts its own history as is
