@@ -47,6 +47,13 @@ def build_parser():
                    help="standard mode: fetch the whole answer, then stream it")
     g.add_argument("--tool-prompting", action="store_true", default=None,
                    help="describe tools in the prompt instead of native tool calling")
+    g = p.add_argument_group("tools")
+    g.add_argument("--mcp", action="append", metavar="NAME=COMMAND|URL",
+                   help="give models the tools of an MCP server: NAME=\"command args...\" (stdio) "
+                        "or NAME=http://host/mcp; repeatable")
+    g.add_argument("--llamastack", nargs="?", const=configmod.LLAMASTACK_DEFAULT, metavar="URL",
+                   help="LlamaStack mode: LlamaStack is the chat upstream and a tool source "
+                        "(default URL %s; port 8322)" % configmod.LLAMASTACK_DEFAULT)
     g = p.add_argument_group("output")
     v = g.add_mutually_exclusive_group()
     v.add_argument("--verbose", "-v", dest="verbose", action="store_true", default=None,
@@ -68,7 +75,27 @@ def cli_values(args) -> dict:
             "proxy_api_key": args.api_key, "user": args.user,
             "username_passthrough": args.username_passthrough,
             "use_native_openai": args.native_openai, "real_stream": args.real_stream,
-            "tool_prompting": args.tool_prompting, "verbose": args.verbose}
+            "tool_prompting": args.tool_prompting, "verbose": args.verbose,
+            "mcp_servers": parse_mcp_flags(args.mcp), "llamastack_url": args.llamastack,
+            "llamastack_mode": True if args.llamastack else None}
+
+
+def parse_mcp_flags(values):
+    """--mcp NAME=COMMAND ARGS... / NAME=URL → an mcp_servers mapping (None if no flags)."""
+    if not values:
+        return None
+    servers = {}
+    for value in values:
+        name, sep, target = value.partition("=")
+        if not sep or not name.strip() or not target.strip():
+            raise ConfigError("--mcp %r: expected NAME=COMMAND or NAME=URL" % value)
+        target = target.strip()
+        if target.startswith(("http://", "https://")):
+            servers[name.strip()] = {"url": target}
+        else:
+            words = shlex.split(target)
+            servers[name.strip()] = {"command": words[0], "args": words[1:]}
+    return servers
 
 
 def main(argv=None) -> int:
@@ -81,6 +108,8 @@ def main(argv=None) -> int:
         if args.config is None and configmod.find_config() is None and not args.validate:
             offer_first_config(args)
         cfg = configmod.load(args.config, cli=cli_values(args))
+        if cfg.llamastack_mode:
+            cfg.set("user", cfg.user or "llamastack", cfg.sources["user"])  # LlamaStack needs none
     except ConfigError as exc:
         print("argo-proxy: configuration error: %s" % exc, file=sys.stderr)
         return 1
@@ -224,7 +253,8 @@ def serve(cfg) -> int:
     if not cfg.socket and not is_loopback(cfg.host) and not cfg.proxy_api_key:
         log.warning("listening on %s without an API key: anyone who can reach this address can use "
                     "Argo as %r. Set --api-key (or proxy_api_key) or bind 127.0.0.1.", cfg.host, cfg.user)
-    upstream = cfg.native_openai_base_url if cfg.use_native_openai else cfg.argo_url
+    upstream = {"llamastack": cfg.llamastack_url, "native-openai": cfg.native_openai_base_url}.get(
+        cfg.mode, cfg.argo_url)
     log.info("argo-proxy %s | mode %s | upstream %s | user %s", __version__, cfg.mode, upstream, cfg.user)
     # printed even with --quiet: the user (and scripts) need the address
     if cfg.socket:

@@ -63,6 +63,15 @@ FIELDS = (
     Field("ca_bundle", str, None, env=("SSL_CERT_FILE",)),
     Field("max_connections", int, 1024, env=("ARGO_PROXY_MAX_CONNECTIONS",)),
     Field("config_version", str, None, doc="written by argo-proxy 2.8.4+; ignored"),
+    # tool injection
+    Field("mcp_servers", dict, None, aliases=("mcpServers",), doc="MCP servers whose tools models get"),
+    Field("llamastack_url", str, None, doc="LlamaStack whose tools models get"),
+    Field("llamastack_mode", bool, False, doc="LlamaStack is the chat upstream (--llamastack)"),
+    Field("mcp_startup", str, "lazy", doc="lazy (first use) or startup"),
+    Field("max_tool_iterations", int, 10),
+    Field("tool_timeout", float, 60.0, doc="seconds per tool call"),
+    Field("tool_result_max_chars", int, 20000),
+    Field("tool_cache_ttl", float, 300.0, doc="seconds a tool list is cached"),
 )
 BY_NAME = {f.name: f for f in FIELDS}
 BY_KEY = dict(BY_NAME, **{a: f for f in FIELDS for a in f.aliases})
@@ -84,6 +93,8 @@ class Config:
 
     @property
     def mode(self):
+        if self.llamastack_mode:
+            return "llamastack"
         return "native-openai" if self.use_native_openai else "standard"
 
     def as_dict(self, redact=True):
@@ -123,8 +134,13 @@ def load(explicit_path=None, environ=None, cli=None) -> Config:
         _apply_file(cfg, path)
     _apply_env(cfg, environ)
     for name, value in (cli or {}).items():
-        if value is not None:
-            cfg.set(name, _coerce(BY_NAME[name], value, "command line"), "command line")
+        if value is None:
+            continue
+        value = _coerce(BY_NAME[name], value, "command line")
+        if isinstance(value, dict) and isinstance(getattr(cfg, name), dict):
+            value = dict(getattr(cfg, name), **value)  # --mcp adds servers to the file's
+        cfg.set(name, value, "command line")
+    _llamastack_mode(cfg, environ)
     _derive_urls(cfg)
     validate(cfg)
     return cfg
@@ -179,12 +195,37 @@ def _coerce(field, value, where):
             return float(value)
         if kind is str and isinstance(value, (str, int, float)) and not isinstance(value, bool):
             return str(value)
+        if kind is dict and isinstance(value, dict):
+            return value
     except (TypeError, ValueError):
         pass
     raise ConfigError("%s: %s must be %s, got %r" % (where, field.name, _KIND_NAMES[kind], value))
 
 
-_KIND_NAMES = {bool: "true or false", int: "a whole number", float: "a number", str: "a string"}
+_KIND_NAMES = {bool: "true or false", int: "a whole number", float: "a number", str: "a string",
+               dict: "a mapping"}
+LLAMASTACK_DEFAULT = "http://localhost:8321"
+
+
+def _llamastack_mode(cfg, environ):
+    """LLAMASTACK_URL (the seed proxy's variable) turns LlamaStack mode on; PROXY_PORT and a
+    default port of 8322 apply in that mode only."""
+    url = environ.get("LLAMASTACK_URL")
+    if url and cfg.sources["llamastack_mode"] == "default":
+        cfg.set("llamastack_mode", True, "env LLAMASTACK_URL")
+        if cfg.sources["llamastack_url"] == "default":
+            cfg.set("llamastack_url", url, "env LLAMASTACK_URL")
+    if not cfg.llamastack_mode:
+        return
+    if not cfg.llamastack_url:
+        cfg.set("llamastack_url", LLAMASTACK_DEFAULT, "default (LlamaStack mode)")
+    cfg.llamastack_url = cfg.llamastack_url.rstrip("/")
+    proxy_port = environ.get("PROXY_PORT")
+    if proxy_port and cfg.sources["port"] != "command line":
+        cfg.set("port", _coerce(BY_NAME["port"], proxy_port, "environment variable PROXY_PORT"),
+                "env PROXY_PORT")
+    elif cfg.sources["port"] == "default":
+        cfg.set("port", 8322, "default (LlamaStack mode)")
 
 
 def _to_bool(value):
@@ -229,7 +270,7 @@ def validate(cfg):
     if not 0 <= cfg.port <= 65535:
         fail("port", "must be between 0 and 65535, got %d" % cfg.port)
     for name in ("argo_url", "argo_stream_url", "argo_embedding_url", "argo_model_url",
-                 "native_openai_base_url", "argo_base_url"):
+                 "native_openai_base_url", "argo_base_url", "llamastack_url"):
         url = getattr(cfg, name)
         if url and not url.startswith(("http://", "https://")):
             fail(name, "must start with http:// or https://, got %r" % url)
@@ -242,11 +283,38 @@ def validate(cfg):
             fail(name, "must be 0 (off) or more")
     if cfg.max_connections < 1 or cfg.concurrent_downloads < 1:
         fail("max_connections" if cfg.max_connections < 1 else "concurrent_downloads", "must be at least 1")
+    if cfg.mcp_startup not in ("lazy", "startup"):
+        fail("mcp_startup", "must be lazy or startup, got %r" % cfg.mcp_startup)
+    if cfg.max_tool_iterations < 0 or cfg.tool_timeout <= 0 or cfg.tool_result_max_chars < 100:
+        fail("max_tool_iterations", "tool limits must be positive (tool_result_max_chars at least 100)")
+    for name, spec in (cfg.mcp_servers or {}).items():
+        problem = mcp_spec_problem(spec)
+        if problem:
+            fail("mcp_servers", "server %r: %s" % (name, problem))
     if cfg.user:
         problem = user_problem(cfg.user)
         if problem:
             fail("user", problem)
         cfg.user = cfg.user.strip().lower()
+
+
+def mcp_spec_problem(spec):
+    """Why an mcp_servers entry cannot work, or None."""
+    if not isinstance(spec, dict):
+        return "must be a mapping with `command` (stdio) or `url` (HTTP)"
+    if bool(spec.get("command")) == bool(spec.get("url")):
+        return "needs exactly one of `command` (stdio server) or `url` (HTTP server)"
+    if spec.get("url") and not str(spec["url"]).startswith(("http://", "https://")):
+        return "url must start with http:// or https://"
+    for key in ("args", "allow", "deny"):
+        value = spec.get(key)
+        if value is not None and not (isinstance(value, list) and all(isinstance(v, str) for v in value)):
+            return "%s must be a list of strings" % key
+    for key in ("env", "headers"):
+        value = spec.get(key)
+        if value is not None and not isinstance(value, dict):
+            return "%s must be a mapping" % key
+    return None
 
 
 def user_problem(name):

@@ -170,6 +170,13 @@ class Response:
             if self.hold_type and not self.started:
                 self.stream(200, self.hold_type).write(KEEPALIVE)
 
+    def ensure_stream(self, content_type="text/event-stream") -> Stream:
+        """The open stream, opening it (200) unless the monitor already did."""
+        with self.lock:
+            if self.stream_obj is None:
+                self.stream(200, content_type)
+            return self.stream_obj
+
     def settle(self):
         """Stop holding; returns the Stream if the monitor already opened it."""
         with self.lock:

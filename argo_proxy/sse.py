@@ -71,3 +71,27 @@ def event_data(raw: bytes) -> str | None:
 def utf8_decoder():
     """Incremental decoder: a character split across reads comes out whole."""
     return codecs.getincrementaldecoder("utf-8")(errors="replace")
+
+
+def json_events(raw_chunks):
+    """OpenAI-style stream → the JSON object of each `data:` event, until [DONE] or the end.
+    A malformed event or an in-stream error event raises ProxyError (502 / its status)."""
+    from .errors import ProxyError
+    splitter = EventSplitter()
+    for raw in raw_chunks:
+        for event in splitter.feed(raw):
+            data = event_data(event)
+            if data is None or not data.strip():
+                continue
+            if data.strip() == "[DONE]":
+                return
+            try:
+                obj = json.loads(data)
+            except ValueError:
+                raise ProxyError(502, "The upstream stream has a malformed event: %r" % data[:200],
+                                 code="upstream_invalid_stream")
+            if isinstance(obj, dict) and isinstance(obj.get("error"), dict):
+                err = obj["error"]
+                raise ProxyError(502, "The upstream stream failed: %s" % (err.get("message") or err),
+                                 code=err.get("code") or "upstream_error")
+            yield obj

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import logging
 
+import json
+
 from ..errors import ProxyError, upstream_message
-from ..sse import EventSplitter
+from ..sse import EventSplitter, json_events
+from ..tools.loop import Loop, inject
 from ..upstream import Cancel
 
 log = logging.getLogger("argo_proxy")
@@ -105,3 +108,58 @@ def relay_stream(resp, stream):
             stream.fail(err)
         return
     stream.close()
+
+
+# -- the tool loop -------------------------------------------------------------------------
+
+def run_with_tools(req, res, body, backend) -> bool:
+    """Answer through the tool loop when tool sources are configured; False if there are none."""
+    toolset = req.app.toolset
+    if toolset is None:
+        return False
+    injected = inject(body, toolset)
+    if not injected:
+        return False
+    cfg = req.app.config
+    loop = Loop(toolset, cfg.max_tool_iterations, cfg.tool_timeout, cfg.tool_result_max_chars)
+    if body.get("stream"):
+        include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
+        loop.stream(backend, body, injected, res, include_usage)
+    else:
+        res.json(200, loop.complete(backend, body, injected))
+    return True
+
+
+class OpenAIBackend:
+    """An OpenAI-compatible chat endpoint (Argo native, LlamaStack) as a tool-loop backend."""
+
+    def __init__(self, req, res, url, fix=None):
+        self.req = req
+        self.res = res
+        self.url = url
+        self.fix = fix  # e.g. the quirk table, applied to every round's body
+
+    def _send(self, body, streaming):
+        if self.fix is not None:
+            self.fix(body)
+        headers = upstream_headers(self.req, streaming)
+        headers["Content-Type"] = "application/json"
+        resp, _ = call(self.req, self.res, self.url, json.dumps(body).encode("utf-8"), headers,
+                       hold=streaming)
+        if resp.status != 200:
+            raise upstream_error(resp, resp.read())
+        return resp
+
+    def complete(self, body):
+        data = self._send(dict(body, stream=False), False).read()
+        try:
+            reply = json.loads(data)
+        except ValueError:
+            reply = None
+        if not isinstance(reply, dict) or not isinstance(reply.get("choices"), list):
+            raise ProxyError(502, "The upstream's chat answer is not a chat.completion: %r" % data[:200],
+                             code="upstream_invalid_response")
+        return reply
+
+    def stream(self, body):
+        return json_events(self._send(dict(body, stream=True), True).iter_raw())

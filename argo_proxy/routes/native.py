@@ -6,7 +6,7 @@ import json
 
 from .. import images
 from ..convert import quirks
-from .common import openai_body, relay
+from .common import OpenAIBackend, openai_body, relay, run_with_tools
 
 
 def register(app):
@@ -22,9 +22,16 @@ def chat_completions(req, res):
     app = req.app
     body = openai_body(req)
     images.inline_images(body, images.Limits(app.config))
+    url = app.config.native_openai_base_url + "chat/completions"
+    if run_with_tools(req, res, body, OpenAIBackend(req, res, url, fix=lambda b: fix_for_model(app, b))):
+        return
+    fix_for_model(app, body)
+    _send(req, res, "chat/completions", body)
+
+
+def fix_for_model(app, body):
     if app.config.model_quirks:
         quirks.apply(body, body["model"], app.models.family(body["model"]))
-    _send(req, res, "chat/completions", body)
 
 
 def _forward_json(req, res, endpoint):

@@ -13,6 +13,9 @@ def register(app):
     r.add("GET", "/", welcome, public=True)
     r.add("GET", "/health", health, public=True)
     r.add("GET", "/version", version)
+    r.add("GET", "/v1/tools", list_tools)
+    if app.config.llamastack_mode:
+        return  # LlamaStack's own model list is passed through
     r.add("GET", "/v1/models", list_models)
     r.add("GET", "/v1/models/{model:path}", get_model)
     r.add("POST", "/refresh", refresh)
@@ -49,3 +52,8 @@ def get_model(req, res):
 def refresh(req, res):
     result = req.app.refresh_models()
     res.json(200 if result.get("ok") else 502, result)
+
+
+def list_tools(req, res):
+    toolset = req.app.toolset
+    res.json(200, {"object": "list", "data": toolset.describe() if toolset is not None else []})

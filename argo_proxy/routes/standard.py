@@ -8,7 +8,7 @@ from .. import images
 from ..convert import legacy, quirks, responses, usage
 from ..errors import ProxyError
 from ..sse import DONE, encode, utf8_decoder
-from .common import call, openai_body, relay, upstream_error
+from .common import call, openai_body, relay, run_with_tools, upstream_error
 
 PLAIN_HEADERS = {"Accept": "text/plain", "Content-Type": "application/json"}
 JSON_HEADERS = {"Content-Type": "application/json"}
@@ -82,7 +82,8 @@ def _auth_error(req):
 
 
 def _open(res):
-    return res.settle() or res.stream(200)
+    res.settle()
+    return res.ensure_stream()
 
 
 def _dump(obj):
@@ -104,9 +105,34 @@ def prepare_chat(req, body):
     return argo_body, family, tool_mode, prompt_tokens
 
 
+class LegacyBackend:
+    """Argo's legacy /chat/ as a tool-loop backend (tools make it non-streaming anyway)."""
+
+    def __init__(self, req, res):
+        self.req = req
+        self.res = res
+
+    def _ask(self, body, hold):
+        argo_body, family, tool_mode, ptoks = prepare_chat(self.req, body)
+        content, calls = ask(self.req, self.res, argo_body, family, tool_mode, hold=hold)
+        return content, calls, ptoks
+
+    def complete(self, body):
+        content, calls, ptoks = self._ask(body, hold=False)
+        return legacy.chat_completion(content, calls, body["model"], ptoks,
+                                      usage.completion_tokens(content, calls))
+
+    def stream(self, body):
+        content, calls, ptoks = self._ask(body, hold=True)
+        ctoks = usage.completion_tokens(content, calls)
+        return iter(legacy.pseudo_stream(content, calls, body["model"], ptoks, ctoks, True))
+
+
 def chat_completions(req, res):
     body = openai_body(req)
     model = body["model"]
+    if run_with_tools(req, res, body, LegacyBackend(req, res)):
+        return
     argo_body, family, tool_mode, ptoks = prepare_chat(req, body)
     include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
     if not body.get("stream"):

@@ -1,0 +1,209 @@
+"""The tool loop: inject tools, run the model's calls to them, call the model again.
+
+The model is reached through a backend with two methods, both taking an OpenAI chat body:
+  complete(body) -> chat.completion dict
+  stream(body)   -> iterator of chat.completion.chunk dicts
+"""
+
+from __future__ import annotations
+
+import copy
+import time
+import uuid
+
+from ..sse import DONE, encode
+
+
+def inject(body, toolset):
+    """Merge the injected tools into the body; returns their names (client tools win)."""
+    client = body.get("tools") or []
+    taken = {(t.get("function") or {}).get("name") for t in client if isinstance(t, dict)}
+    extra = [t for t in toolset.tools() if t["function"]["name"] not in taken]
+    if extra:
+        body["tools"] = list(client) + extra
+    return {t["function"]["name"] for t in extra}
+
+
+def _name(call):
+    return (call.get("function") or {}).get("name")
+
+
+def _split(calls, injected):
+    mine = [c for c in calls if _name(c) in injected]
+    theirs = [c for c in calls if _name(c) not in injected]
+    return mine, theirs
+
+
+def cap_note(limit, calls):
+    names = ", ".join(sorted({_name(c) or "?" for c in calls}))
+    return ("[argo-proxy: stopped after %d rounds of tool calls (max_tool_iterations); "
+            "the model still wanted to call: %s]" % (limit, names))
+
+
+def _assistant_turn(content, calls):
+    return {"role": "assistant", "content": content or "",
+            "tool_calls": [{"id": c.get("id"), "type": "function", "function": {
+                "name": _name(c), "arguments": (c.get("function") or {}).get("arguments") or "{}"}}
+                for c in calls]}
+
+
+class Loop:
+    def __init__(self, toolset, max_rounds, timeout, max_chars):
+        self.toolset = toolset
+        self.max_rounds = max_rounds
+        self.timeout = timeout
+        self.max_chars = max_chars
+
+    def run_tools(self, calls):
+        return self.toolset.execute(calls, self.timeout, self.max_chars)
+
+    # -- non-streaming -------------------------------------------------------------------
+
+    def complete(self, backend, body, injected):
+        """Loop until the reply calls no injected tool; returns the last chat.completion."""
+        messages = list(body.get("messages") or [])
+        totals = {}
+        for rounds in range(self.max_rounds + 1):
+            reply = backend.complete(dict(copy.deepcopy(body), messages=copy.deepcopy(messages)))
+            _add_usage(totals, reply.get("usage"))
+            choice = (reply.get("choices") or [{}])[0]
+            msg = choice.get("message") or {}
+            mine, theirs = _split(msg.get("tool_calls") or [], injected)
+            if theirs:  # the client's own tool: the turn is the client's (without our calls)
+                msg["tool_calls"] = theirs
+                break
+            if not mine:
+                break
+            if rounds == self.max_rounds:
+                msg["tool_calls"] = None
+                msg["content"] = ((msg.get("content") or "") + "\n\n" + cap_note(rounds, mine)).lstrip()
+                choice["finish_reason"] = "stop"
+                break
+            messages.append(_assistant_turn(msg.get("content"), mine))
+            messages.extend(self.run_tools(mine))
+        if totals:
+            reply["usage"] = totals
+        return reply
+
+    # -- streaming -----------------------------------------------------------------------
+
+    def stream(self, backend, body, injected, res, include_usage):
+        """One well-formed client stream across every round; injected calls stay hidden."""
+        out = _Out(res, body.get("model"))
+        messages = list(body.get("messages") or [])
+        totals = {}
+        for rounds in range(self.max_rounds + 1):
+            turn = _Turn(out, injected)
+            for chunk in backend.stream(dict(copy.deepcopy(body), messages=copy.deepcopy(messages))):
+                _add_usage(totals, chunk.get("usage"))
+                if out.gone or not turn.take(chunk):
+                    return
+            mine, theirs = _split(turn.calls(), injected)
+            if not mine or theirs:
+                out.finish(turn.finish_reason or ("tool_calls" if theirs else "stop"))
+                break
+            if rounds == self.max_rounds:
+                out.text(("\n\n" if turn.text else "") + cap_note(rounds, mine))
+                out.finish("stop")
+                break
+            messages.append(_assistant_turn("".join(turn.text), mine))
+            res.ensure_stream()  # open now, so keep-alives flow while the tools run
+            messages.extend(self.run_tools(mine))
+        if include_usage and totals:
+            out.emit({"choices": [], "usage": totals})
+        out.done()
+
+
+class _Out:
+    """The client's side: one id, role only in the first delta, one finish, one [DONE]."""
+
+    def __init__(self, res, model):
+        self.res = res
+        self.id = "chatcmpl-" + uuid.uuid4().hex
+        self.created = int(time.time())
+        self.model = model
+        self.started = False
+        self.gone = False
+
+    def emit(self, fields):
+        chunk = {"id": self.id, "object": "chat.completion.chunk", "created": self.created,
+                 "model": self.model}
+        chunk.update(fields)
+        if not self.res.ensure_stream().write(encode(chunk)):
+            self.gone = True
+        return not self.gone
+
+    def delta(self, delta):
+        if not self.started:
+            delta = dict(delta, role="assistant")
+            self.started = True
+        return self.emit({"choices": [{"index": 0, "delta": delta, "finish_reason": None}]})
+
+    def text(self, text):
+        return self.delta({"content": text})
+
+    def finish(self, reason):
+        if not self.started:
+            self.delta({"content": ""})
+        self.emit({"choices": [{"index": 0, "delta": {}, "finish_reason": reason}]})
+
+    def done(self):
+        self.res.ensure_stream().write(DONE)
+
+
+class _Turn:
+    """One upstream stream: text goes out live, tool-call fragments are assembled; fragments
+    of client tools go out too (re-indexed), injected ones stay hidden."""
+
+    def __init__(self, out, injected):
+        self.out = out
+        self.injected = injected
+        self.text = []
+        self.finish_reason = None
+        self._calls = {}       # upstream index -> {"id", "name", "args": [...], "client_index"}
+        self._client_count = 0
+
+    def take(self, chunk) -> bool:
+        for choice in chunk.get("choices") or []:
+            delta = choice.get("delta") or {}
+            if delta.get("content"):
+                self.text.append(delta["content"])
+                if not self.out.text(delta["content"]):
+                    return False
+            for frag in delta.get("tool_calls") or []:
+                if not self._fragment(frag):
+                    return False
+            if choice.get("finish_reason"):
+                self.finish_reason = choice["finish_reason"]
+        return True
+
+    def _fragment(self, frag):
+        index = frag.get("index", len(self._calls))
+        call = self._calls.setdefault(index, {"id": None, "name": None, "args": [], "client_index": None})
+        fn = frag.get("function") or {}
+        call["id"] = frag.get("id") or call["id"]
+        call["name"] = fn.get("name") or call["name"]
+        call["args"].append(fn.get("arguments") or "")
+        if call["name"] is None or call["name"] in self.injected:
+            return True
+        if call["client_index"] is None:  # first sight of a client tool: send what we have
+            call["client_index"] = self._client_count
+            self._client_count += 1
+            return self.out.delta({"tool_calls": [{
+                "index": call["client_index"], "id": call["id"], "type": "function",
+                "function": {"name": call["name"], "arguments": "".join(call["args"])}}]})
+        return self.out.delta({"tool_calls": [{"index": call["client_index"],
+                                               "function": {"arguments": fn.get("arguments") or ""}}]})
+
+    def calls(self):
+        return [{"id": c["id"] or "call_" + uuid.uuid4().hex[:24], "type": "function",
+                 "function": {"name": c["name"], "arguments": "".join(c["args"])}}
+                for _, c in sorted(self._calls.items())]
+
+
+def _add_usage(totals, usage):
+    if not isinstance(usage, dict):
+        return
+    for key in ("prompt_tokens", "completion_tokens", "total_tokens"):
+        if isinstance(usage.get(key), int):
+            totals[key] = totals.get(key, 0) + usage[key]
