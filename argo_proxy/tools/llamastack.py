@@ -44,7 +44,8 @@ class LlamaStackSource(object):
         self._warned_empty = False
 
     def list_tools(self) -> list:
-        data = self._call("GET", "/v1/tools", None, self.timeout, retries=1)
+        # no retries here: the ToolSet lists a failed source again later on its own
+        data = self._call("GET", "/v1/tools", None, self.timeout, retries=0)
         items = data.get("data") if isinstance(data, dict) else data
         if not isinstance(items, list):
             raise ToolSourceError("LlamaStack at %s: GET /v1/tools answered without a `data` list"

@@ -8,8 +8,8 @@ A source (MCP client, LlamaStack) provides:
     close()
     start()                                               (optional; see ToolSet.start)
 
-Lists are listed in background daemon threads and waited for with a bound, so a source
-that hangs or is down costs one bounded wait, never a failed or stuck request.
+Tool lists are fetched in daemon threads and waited for with a bound (list_timeout), so a
+source that hangs or is down costs one bounded wait, never a failed or stuck request.
 """
 
 from __future__ import annotations
@@ -93,16 +93,23 @@ class ToolSet(object):
                 if source_name is None or name == source_name:
                     self._gens[name] += 1
 
+    @property
+    def source_names(self) -> list:
+        return [source.name for source, _ in self._sources]
+
     def stats(self) -> list:
-        """[{"source", "tools", "ok", "error"?}] per source, listing where needed."""
-        catalog = self._current()
+        """[{"source", "tools", "ok", "error"?}] per source, from the lists fetched so far.
+
+        Never lists or waits (call tools() first for fresh numbers): safe at start-up.
+        """
+        catalog = self._catalog_now()
         out = []
         for source, _ in self._sources:
             listing = self._listings.get(source.name)
             row = {"source": source.name, "ok": listing is not None and listing.error is None,
                    "tools": sum(1 for e in catalog.values() if e["source"] == source.name)}
             if not row["ok"]:
-                row["error"] = listing.error if listing else "listing tools did not finish in time"
+                row["error"] = listing.error if listing else "tools not listed yet"
             out.append(row)
         return out
 
@@ -118,7 +125,7 @@ class ToolSet(object):
 
     def _snapshot(self) -> dict:
         """The catalog as the latest tools() saw it (lists only if nothing was listed yet)."""
-        return self._current() if self._catalog is None else self._catalog_now()
+        return self._catalog_now() if self._listings else self._current()
 
     def _catalog_now(self) -> dict:
         """The catalog built from the stored lists, without waiting for anything."""
