@@ -48,7 +48,7 @@ def build(output=OUTPUT) -> str:
         for arcname, full in sources():
             with open(full, "rb") as fh:
                 zf.writestr(entry(arcname), fh.read(), compresslevel=9)
-    tmp = output + ".tmp"
+    tmp = "%s.%d.tmp" % (output, os.getpid())  # concurrent builds never share a temp file
     with open(tmp, "wb") as fh:
         fh.write(buf.getvalue())
     os.chmod(tmp, 0o755)
