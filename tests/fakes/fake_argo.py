@@ -666,6 +666,7 @@ def _control(h, path, body):
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # headers and body go out as separate writes
     server_version = "FakeArgo/1.0"
     sys_version = ""
 
