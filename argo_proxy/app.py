@@ -34,11 +34,12 @@ class App:
     def user_for(self, headers) -> str:
         """The Argo `user` for a request: the client's key with passthrough, else the configured user."""
         if self.config.username_passthrough:
+            own_key = self.config.proxy_api_key
             for name in ("Authorization", "X-API-Key", "API-Key"):
                 value = (headers.get(name) or "").strip()
                 if value[:7].lower() == "bearer ":
                     value = value[7:].strip()
-                if value:
+                if value and value != own_key:  # this proxy's own key is never an Argo user
                     return value
         return self.config.user
 

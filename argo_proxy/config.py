@@ -104,12 +104,25 @@ class Config:
             if redact and f.secret and value:
                 value = "***"
             out[f.name] = value
+        if redact and self.mcp_servers:
+            out["mcp_servers"] = {name: _redact_server(spec) for name, spec in self.mcp_servers.items()}
         return out
 
     def show(self) -> str:
         """The resolved config as YAML, each line commented with its source."""
         header = "# argo-proxy configuration (file: %s)\n" % (self.path or "none")
         return header + yamlish.dumps(self.as_dict(), comments=dict(self.sources))
+
+
+def _redact_server(spec):
+    """MCP headers and environment often hold tokens: show their names, not their values."""
+    if not isinstance(spec, dict):
+        return spec
+    out = dict(spec)
+    for key in ("headers", "env"):
+        if isinstance(out.get(key), dict):
+            out[key] = {k: "***" for k in out[key]}
+    return out
 
 
 def find_config(explicit=None):

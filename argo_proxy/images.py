@@ -163,11 +163,13 @@ def _vetted_address(url, host, port, allow_private):
 
 
 def _is_private(ip):
-    mapped = getattr(ip, "ipv4_mapped", None)
-    if mapped is not None:
-        ip = mapped
-    return (ip.is_private or ip.is_loopback or ip.is_link_local or ip.is_reserved
-            or ip.is_multicast or ip.is_unspecified)
+    """Anything but a public unicast address (IPv4 inside IPv6 unwrapped first)."""
+    inner = getattr(ip, "ipv4_mapped", None) or getattr(ip, "sixtofour", None)
+    if inner is not None:
+        ip = inner
+    return (not ip.is_global or ip.is_private or ip.is_loopback or ip.is_link_local
+            or ip.is_reserved or ip.is_multicast or ip.is_unspecified
+            or getattr(ip, "is_site_local", False))
 
 
 class _PinnedConnection(http.client.HTTPConnection):

@@ -123,6 +123,8 @@ class Request:
             raise ProxyError(400, "Request body is empty; expected a JSON object.", code="invalid_json")
         try:
             data = json.loads(self.body)
+        except RecursionError:
+            raise ProxyError(400, "Request body JSON is nested too deeply.", code="invalid_json")
         except ValueError as exc:
             ctype = (self.header("Content-Type") or "").split(";")[0].strip().lower()
             if ctype and "json" not in ctype and "x-www-form-urlencoded" not in ctype:
@@ -156,6 +158,10 @@ class Response:
     @property
     def connection(self):
         return self._handler.connection
+
+    def watch_client(self):
+        """Have the monitor notice if the client goes away while the upstream works."""
+        self._handler.server.monitor.watch(self)
 
     def hold_open(self, content_type="text/event-stream"):
         """If the upstream is slow to answer, let the monitor open this stream and send
@@ -257,9 +263,28 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self.close_connection = True
         err = ProxyError(code, message or _REASONS.get(code, ("Error",))[0])
         try:
-            Response(self, "openai").send(code, error_bytes(err), headers={"Connection": "close"})
+            Response(self, "openai").send(code, error_bytes(err))
         except OSError:
             pass
+
+    def handle_expect_100(self):
+        """Refuse an oversize or unauthorised upload before the client sends it."""
+        try:
+            length = int(self.headers.get("Content-Length") or 0)
+        except ValueError:
+            length = 0
+        err = None
+        if length > self.server.max_body:
+            err = _too_large(self.server.max_body)
+        elif not _key_ok(self.server.app.config.proxy_api_key, self.headers) \
+                and urlsplit(self.path).path not in ("/", "/health"):
+            err = _unauthorised()
+        if err is None:
+            return super().handle_expect_100()
+        self.close_connection = True
+        self._body_read = True  # nothing was sent, nothing to skip
+        Response(self, "openai").send(err.status, error_bytes(err))
+        return False
 
     def do_GET(self):
         self._dispatch()
@@ -324,20 +349,16 @@ class Handler(http.server.BaseHTTPRequestHandler):
         return "chunked" in te or (self.headers.get("Content-Length") or "0").strip() not in ("0", "")
 
     def _check_auth(self, route):
-        key = self.server.app.config.proxy_api_key
-        if not key or route.public:
-            return
-        given = self.headers.get("x-api-key") or ""
-        auth = self.headers.get("Authorization") or ""
-        if auth[:7].lower() == "bearer ":
-            given = given or auth[7:].strip()
-        if not (given and hmac.compare_digest(given.encode(), key.encode())):
-            raise ProxyError(401, "Missing or wrong API key for this proxy: send it as "
-                             "'Authorization: Bearer <key>' or 'x-api-key: <key>'.",
-                             code="invalid_api_key")
+        if not route.public and not _key_ok(self.server.app.config.proxy_api_key, self.headers):
+            raise _unauthorised()
 
     def _read_body(self) -> bytes:
-        body = self._read_body_raw()
+        try:
+            body = self._read_body_raw()
+        except socket.timeout:
+            self.close_connection = True
+            raise ProxyError(408, "The request body did not arrive within %g s (idle_timeout)."
+                             % self.server.idle_timeout, code="request_timeout")
         self._body_read = True
         return body
 
@@ -351,6 +372,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
         try:
             length = int(raw)
         except ValueError:
+            length = -1
+        if length < 0:
             self.close_connection = True
             raise ProxyError(400, "Bad Content-Length header: %r" % raw)
         if length > limit:
@@ -385,6 +408,22 @@ class Handler(http.server.BaseHTTPRequestHandler):
                  model, res.status or "-", ms)
         if req is not None and log.isEnabledFor(logging.DEBUG) and req.body:
             log.debug("request body: %s", loggable(req.body))
+
+
+def _key_ok(key, headers) -> bool:
+    """No key configured, or the client sent it (Bearer or x-api-key), compared in constant time."""
+    if not key:
+        return True
+    given = headers.get("x-api-key") or ""
+    auth = headers.get("Authorization") or ""
+    if auth[:7].lower() == "bearer ":
+        given = given or auth[7:].strip()
+    return bool(given) and hmac.compare_digest(given.encode(), key.encode())
+
+
+def _unauthorised():
+    return ProxyError(401, "Missing or wrong API key for this proxy: send it as "
+                      "'Authorization: Bearer <key>' or 'x-api-key: <key>'.", code="invalid_api_key")
 
 
 def _too_large(limit):

@@ -19,42 +19,53 @@ def encode_named(event: str, obj) -> bytes:
     return ("event: %s\n" % event).encode("ascii") + encode(obj)
 
 
+_SEPARATORS = (b"\n\n", b"\r\n\r\n", b"\r\r")
+
+
 class EventSplitter:
     """Cuts a byte stream into whole SSE events, keeping every byte as sent.
 
-    Events end at a blank line (LF or CRLF style). Bytes after the last
-    blank line stay buffered until more arrive or `rest()` is called.
+    Events end at a blank line (LF, CRLF or CR style). Bytes after the last blank line
+    stay buffered until more arrive or `rest()` is called. Linear in the bytes fed: each
+    separator is searched once per feed, and bytes already searched are not searched again.
     """
 
     def __init__(self):
-        self._buf = b""
+        self._buf = bytearray()
+        self._searched = 0  # no separator starts before this offset of the buffer
 
     def feed(self, data: bytes) -> list:
-        self._buf += data
+        buf = self._buf
+        buf += data
         events = []
         start = 0
+        found = {}
         while True:
-            end = _event_end(self._buf, start)
+            end = self._next_end(buf, start, found)
             if end < 0:
                 break
-            events.append(self._buf[start:end])
+            events.append(bytes(buf[start:end]))
             start = end
-        self._buf = self._buf[start:]
+        del buf[:start]
+        self._searched = max(0, len(buf) - 3)  # a separator may straddle the next read
         return events
 
+    def _next_end(self, buf, start, found):
+        best = -1
+        for sep in _SEPARATORS:
+            at = found.get(sep, -2)
+            if at == -2 or (at >= 0 and at < start):
+                at = buf.find(sep, max(start, self._searched))
+                found[sep] = at
+            if at >= 0 and (best < 0 or at + len(sep) < best):
+                best = at + len(sep)
+        return best
+
     def rest(self) -> bytes:
-        left, self._buf = self._buf, b""
+        left = bytes(self._buf)
+        self._buf = bytearray()
+        self._searched = 0
         return left
-
-
-def _event_end(buf: bytes, start: int) -> int:
-    """Index just past the first event terminator at or after start, or -1."""
-    best = -1
-    for sep in (b"\n\n", b"\r\n\r\n", b"\r\r"):
-        i = buf.find(sep, start)
-        if i >= 0 and (best < 0 or i + len(sep) < best):
-            best = i + len(sep)
-    return best
 
 
 def event_data(raw: bytes) -> str | None:
@@ -84,10 +95,14 @@ def json_events(raw_chunks):
             if data is None or not data.strip():
                 continue
             if data.strip() == "[DONE]":
+                for _ in raw_chunks:  # read to the end so the connection can be reused
+                    pass
                 return
             try:
                 obj = json.loads(data)
             except ValueError:
+                obj = None
+            if not isinstance(obj, dict):
                 raise ProxyError(502, "The upstream stream has a malformed event: %r" % data[:200],
                                  code="upstream_invalid_stream")
             if isinstance(obj, dict) and isinstance(obj.get("error"), dict):

@@ -32,16 +32,28 @@ class Cancel:
     def __init__(self):
         self.cancelled = False
         self._conn = None
+        self._event = threading.Event()
 
     def attach(self, conn):
         self._conn = conn
         if self.cancelled:
             _shutdown(conn)
 
+    def detach(self, conn):
+        """The connection goes back to the pool: a later cancel must not touch it."""
+        if self._conn is conn:
+            self._conn = None
+
     def cancel(self):
         self.cancelled = True
-        if self._conn is not None:
-            _shutdown(self._conn)
+        self._event.set()
+        conn = self._conn
+        if conn is not None:
+            _shutdown(conn)
+
+    def wait(self, seconds):
+        """Sleep before a retry, waking at once if the client goes away."""
+        self._event.wait(seconds)
 
     def check(self):
         if self.cancelled:
@@ -60,9 +72,10 @@ def _shutdown(conn):
 class Response:
     """An upstream response whose body is read in full or as it arrives."""
 
-    def __init__(self, client, key, conn, raw, url):
+    def __init__(self, client, key, conn, raw, url, cancel):
         self._client = client
         self._key = key
+        self._cancel = cancel
         self._conn = conn
         self._raw = raw
         self.url = url
@@ -126,6 +139,7 @@ class Response:
         if self._done:
             return
         self._done = True
+        self._cancel.detach(self._conn)
         if self._raw.isclosed() and self._conn.sock is not None and not self._raw.will_close:
             self._client._release(self._key, self._conn)
         else:
@@ -169,7 +183,7 @@ class Upstream:
                 resp.read()
             attempt += 1
             log.info("upstream %s: retry %d in %.1fs", url, attempt, wait)
-            time.sleep(wait)
+            cancel.wait(wait)
 
     def get_json(self, url, headers=None, read_timeout=30.0):
         resp = self.request("GET", url, headers=headers, read_timeout=read_timeout)
@@ -215,7 +229,7 @@ class Upstream:
                 cancel.check()
                 raise ProxyError(502, "Upstream %s sent an invalid HTTP response: %s" % (url, _reason(exc)),
                                  code="upstream_invalid_response")
-            return Response(self, key, conn, raw, url)
+            return Response(self, key, conn, raw, url, cancel)
         raise ProxyError(502, "Upstream %s keeps closing connections" % url)
 
     def _route(self, parts):

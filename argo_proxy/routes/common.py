@@ -6,6 +6,7 @@ import logging
 
 import json
 
+from ..convert import validate
 from ..errors import ProxyError, upstream_message
 from ..sse import EventSplitter, json_events
 from ..tools.loop import Loop, inject
@@ -19,9 +20,11 @@ FORWARDED = ("Accept", "OpenAI-Beta", "anthropic-version", "anthropic-beta", "x-
 RETURNED = ("Retry-After", "x-request-id", "openai-processing-ms")
 
 
-def openai_body(req) -> dict:
-    """The JSON body with `model` resolved to Argo's id and `user` set."""
+def openai_body(req, chat=False) -> dict:
+    """The JSON body with `model` resolved to Argo's id and `user` set (chat: shape checked)."""
     body = req.json()
+    if chat:
+        validate.chat_body(body)
     model = body.get("model")
     if not isinstance(model, str) or not model.strip():
         raise ProxyError(400, "`model` is required (a string such as \"argo:gpt-4o\"); "
@@ -69,6 +72,8 @@ def call(req, res, url, body: bytes | None, headers: dict, method="POST", hold=F
     res.on_disconnect(cancel.cancel)
     if hold:
         res.hold_open()
+    else:
+        res.watch_client()
     resp = req.app.upstream.request(method, url, body=body, headers=headers, cancel=cancel)
     return resp, res.settle()
 
@@ -156,7 +161,9 @@ class OpenAIBackend:
             reply = json.loads(data)
         except ValueError:
             reply = None
-        if not isinstance(reply, dict) or not isinstance(reply.get("choices"), list):
+        choices = reply.get("choices") if isinstance(reply, dict) else None
+        if not (isinstance(choices, list) and choices and isinstance(choices[0], dict)
+                and isinstance(choices[0].get("message"), dict)):
             raise ProxyError(502, "The upstream's chat answer is not a chat.completion: %r" % data[:200],
                              code="upstream_invalid_response")
         return reply

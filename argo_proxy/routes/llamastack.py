@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import threading
 
+from ..convert import validate
 from .common import OpenAIBackend, relay, run_with_tools
 
 _detect_lock = threading.Lock()
@@ -28,6 +29,7 @@ def chat_url(app):
 
 def chat_completions(req, res):
     body = req.json()  # model ids are LlamaStack's own (provider-prefixed): sent unchanged
+    validate.chat_body(body)
     req.model = body.get("model")
     url = chat_url(req.app)
     if run_with_tools(req, res, body, OpenAIBackend(req, res, url)):

@@ -20,7 +20,7 @@ def register(app):
 
 def chat_completions(req, res):
     app = req.app
-    body = openai_body(req)
+    body = openai_body(req, chat=True)
     images.inline_images(body, images.Limits(app.config))
     url = app.config.native_openai_base_url + "chat/completions"
     if run_with_tools(req, res, body, OpenAIBackend(req, res, url, fix=lambda b: fix_for_model(app, b))):

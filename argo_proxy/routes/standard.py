@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from .. import images
-from ..convert import legacy, quirks, responses, usage
+from ..convert import legacy, quirks, responses, usage, validate
 from ..errors import ProxyError
 from ..sse import DONE, encode, utf8_decoder
 from .common import call, openai_body, relay, run_with_tools, upstream_error
@@ -129,7 +129,7 @@ class LegacyBackend:
 
 
 def chat_completions(req, res):
-    body = openai_body(req)
+    body = openai_body(req, chat=True)
     model = body["model"]
     if run_with_tools(req, res, body, LegacyBackend(req, res)):
         return
@@ -179,6 +179,7 @@ def _chain(first, rest):
 
 def completions(req, res):
     body = openai_body(req)
+    validate.chat_body(body, require_messages=False)
     model = body["model"]
     argo_body = legacy.completion_request(body)
     ptoks = usage.prompt_tokens(argo_body)
@@ -251,6 +252,7 @@ def create_response(req, res):
     request = openai_body(req)
     model = request["model"]
     chat = responses.to_chat(request)
+    validate.chat_body(chat)
     chat["model"], chat["user"] = model, request["user"]
     argo_body, family, tool_mode, ptoks = prepare_chat(req, chat)
     if not request.get("stream"):
@@ -293,6 +295,7 @@ def _send_events(stream, pairs):
 def argo_chat(req, res):
     """POST /v1/chat: Argo's raw chat format, after user, model, images, quirks and tools."""
     body = openai_body(req)
+    validate.chat_body(body, require_messages=False)
     argo_body, _, tool_mode, _ = prepare_chat(req, body)
     if body.get("stream") and req.app.config.real_stream and tool_mode == "none":
         relay(req, res, req.app.config.argo_stream_url, _dump(argo_body), streaming=True,

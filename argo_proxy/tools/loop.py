@@ -64,7 +64,7 @@ class Loop:
         messages = list(body.get("messages") or [])
         totals = {}
         for rounds in range(self.max_rounds + 1):
-            reply = backend.complete(dict(copy.deepcopy(body), messages=copy.deepcopy(messages)))
+            reply = backend.complete(dict(body, messages=copy.deepcopy(messages)))
             _add_usage(totals, reply.get("usage"))
             choice = (reply.get("choices") or [{}])[0]
             msg = choice.get("message") or {}
@@ -94,7 +94,7 @@ class Loop:
         totals = {}
         for rounds in range(self.max_rounds + 1):
             turn = _Turn(out, injected)
-            for chunk in backend.stream(dict(copy.deepcopy(body), messages=copy.deepcopy(messages))):
+            for chunk in backend.stream(dict(body, messages=copy.deepcopy(messages))):
                 _add_usage(totals, chunk.get("usage"))
                 if out.gone or not turn.take(chunk):
                     return
@@ -165,6 +165,8 @@ class _Turn:
 
     def take(self, chunk) -> bool:
         for choice in chunk.get("choices") or []:
+            if not isinstance(choice, dict):
+                continue
             delta = choice.get("delta") or {}
             if delta.get("content"):
                 self.text.append(delta["content"])

@@ -376,3 +376,54 @@ def test_private_image_url_refused_by_default(native_proxy, fake, image_server):
         sdk(native_proxy).chat.completions.create(model="gpt4o",
                                                   messages=image_message(image_server + "/cat.png"))
     assert "private" in info.value.message
+
+
+@pytest.mark.parametrize("body,param", [
+    ({"model": "gpt4o", "messages": 5}, "messages"),
+    ({"model": "gpt4o", "messages": ["hi"]}, "messages[0]"),
+    ({"model": "gpt4o", "messages": [{"role": "assistant", "tool_calls": 5}]}, "messages[0].tool_calls"),
+    ({"model": "gemini25pro", "messages": [{"role": "assistant", "tool_calls": [{"function": "x"}]}]},
+     "messages[0].tool_calls[0].function"),
+    ({"model": "gpt4o", "messages": [{"role": "tool", "tool_call_id": ["a"], "content": "x"}]},
+     "messages[0].tool_call_id"),
+    ({"model": "claudesonnet45", "messages": [], "tool_choice": {"type": "function", "function": "f"}},
+     "tool_choice.function"),
+    ({"model": "gpt4o", "messages": [], "tools": {"a": 1}}, "tools"),
+    ({"model": "gpt4o", "messages": [], "stream": "false"}, "stream"),
+    ({"model": "gpt4o", "messages": [], "stream_options": "x"}, "stream_options"),
+])
+@pytest.mark.parametrize("mode", ["native", "standard"])
+def test_wrong_shapes_are_400_naming_the_field(start_proxy, fake, body, param, mode):
+    args = ("--native-openai",) if mode == "native" else ()
+    p = start_proxy("--user", "t", *args, config={"argo_base_url": fake.url})
+    status, _, out = p.request("POST", "/v1/chat/completions", body=body)
+    assert status == 400 and out["error"]["param"] == param
+    assert "Traceback" not in p.log()
+
+
+def test_deeply_nested_json_is_400(native_proxy):
+    status, _, out = native_proxy.request("POST", "/v1/chat/completions", body=b"[" * 100000)
+    assert status == 400 and "nested" in out["error"]["message"]
+
+
+def test_client_disconnect_cancels_non_streaming_request(start_proxy, fake):
+    p = start_proxy("--user", "t", "--native-openai", config={"argo_base_url": fake.url,
+                                                              "model_refresh_interval_hours": 0})
+    fake.add_fault("/v1/chat/completions", hang=True)
+    host, port = p.host_port
+    s = socket.create_connection((host, port), timeout=10)
+    body = json.dumps({"model": "gpt4o", "messages": [{"role": "user", "content": "x"}]})
+    s.sendall(("POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+               "Content-Length: %d\r\n\r\n%s" % (len(body), body)).encode())
+    assert fake.wait_for(1, "/v1/chat/completions", timeout=10)
+    s.close()
+    assert proxyproc.wait_until(lambda: "status=499" in p.log(), timeout=10)
+
+
+def test_passthrough_never_sends_the_proxys_own_key(start_proxy, fake):
+    p = start_proxy("--api-key", "PROXYKEY", "--username-passthrough", "--user", "fallback", "--native-openai",
+                    config={"argo_base_url": fake.url})
+    sdk_client = openai.OpenAI(base_url=p.url + "/v1", api_key="PROXYKEY", max_retries=0)
+    sdk_client.chat.completions.create(model="gpt4o", messages=[{"role": "user", "content": "x"}])
+    sent = chat_requests(fake)[-1]
+    assert "PROXYKEY" not in json.dumps(sent["headers"]) and sent["body"]["user"] == "fallback"

@@ -139,3 +139,12 @@ def test_save_round_trip(home):
     path = config.save({"user": "jdoe", "port": 5555}, str(home / "x" / "config.yaml"))
     cfg = config.load(path, environ={})
     assert cfg.user == "jdoe" and cfg.port == 5555
+
+
+def test_show_redacts_mcp_headers_and_env(home):
+    path = write(home / "c.yaml", "mcp_servers:\n  web:\n    url: http://127.0.0.1:1/mcp\n"
+                                  "    headers: {Authorization: Bearer TOKEN1}\n"
+                                  "  local:\n    command: srv\n    env: {API_KEY: TOKEN2}\n")
+    text = config.load(path, environ={}).show()
+    assert "TOKEN1" not in text and "TOKEN2" not in text
+    assert "Authorization" in text and "API_KEY" in text

@@ -99,3 +99,8 @@ def test_more_than_50_images_refused():
 ])
 def test_private_classification(addr, private):
     assert images._is_private(ipaddress.ip_address(addr)) is private
+
+
+@pytest.mark.parametrize("addr", ["100.100.100.200", "100.64.0.1", "fec0::1", "2002:7f00:1::1", "224.0.0.1"])
+def test_more_non_public_addresses_refused(addr):
+    assert images._is_private(ipaddress.ip_address(addr)) is True

@@ -169,3 +169,21 @@ def test_retry_after_parsing():
     assert _retry_after("99999", 0) is None
     assert _retry_after(None, 1) == 1.0
     assert _retry_after("Wed, 21 Oct 2015 07:28:00 GMT", 0) == 0.0  # in the past: retry now
+
+
+def test_cancel_never_touches_a_connection_back_in_the_pool(fake, client):
+    from argo_proxy.upstream import Cancel
+    cancel = Cancel()
+    client.request("GET", fake.url + "/api/v1/models/", cancel=cancel).read()
+    cancel.cancel()  # that client has gone; its connection already serves others
+    assert client.request("GET", fake.url + "/api/v1/models/").read()
+    assert client.opened == 1 and len({r["conn"] for r in fake.requests}) == 1
+
+
+def test_cancel_ends_a_retry_wait():
+    import threading
+    from argo_proxy.upstream import Cancel
+    cancel = Cancel()
+    threading.Timer(0.05, cancel.cancel).start()
+    cancel.wait(30)  # returns once cancelled, not after 30 s
+    assert cancel.cancelled
