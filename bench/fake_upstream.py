@@ -13,8 +13,13 @@ One event loop, a hand-written HTTP/1.1 parser, keep-alive, TCP_NODELAY. It answ
   GET  /health                       {"status": "ok"}
   GET  /_bench/stats                 connections accepted, requests served, open streams
 
+Tool rounds: with `"bench_call_tool": "add"` in a non-streaming chat body, the fake model calls the
+offered tool whose name ends in "add" (arguments {"a": 2, "b": 3}) unless the last message is a
+tool result, in which case it answers with text.
+
 Streams: `max_tokens` in the request body is the number of content events (default --events);
-events are sent on a fixed schedule (--interval-ms apart, first one at once). Every content
+events are sent on a fixed schedule (--interval-ms apart, first one at once, later ones shifted by
+a per-stream phase so that concurrent streams do not emit in lock-step). Every content
 event carries the time it was written, as `[t=SECONDS]` inside its text, where SECONDS is
 time.monotonic() (CLOCK_MONOTONIC: comparable across processes on the same machine). A client
 computes relay lag as its own time.monotonic() at arrival minus that stamp.
@@ -55,6 +60,36 @@ CHAT_JSON = json.dumps({
 }, separators=(",", ":")).encode()
 
 LEGACY_JSON = json.dumps({"response": REPLY_TEXT}).encode()
+
+
+def tool_call_json(name):
+    """A chat.completion whose assistant turn calls `name` with {"a": 2, "b": 3}."""
+    return json.dumps({
+        "id": "chatcmpl-bench0003", "object": "chat.completion", "created": 1700000000,
+        "model": "gpt-4o-2024-08-06",
+        "choices": [{"index": 0, "message": {"role": "assistant", "content": None, "refusal": None,
+                                              "tool_calls": [{"id": "call_bench1", "type": "function",
+                                                              "function": {"name": name,
+                                                                           "arguments": "{\"a\":2,\"b\":3}"}}]},
+                     "logprobs": None, "finish_reason": "tool_calls"}],
+        "usage": {"prompt_tokens": 40, "completion_tokens": 12, "total_tokens": 52},
+    }, separators=(",", ":")).encode()
+
+
+def wanted_tool(req):
+    """Name of the tool to call: with `"bench_call_tool": "add"` in the body, the first offered
+    tool whose name ends with that word, unless the conversation already ends with a tool result."""
+    want = req.get("bench_call_tool")
+    if not isinstance(want, str) or not want:
+        return None
+    msgs = req.get("messages")
+    if isinstance(msgs, list) and msgs and isinstance(msgs[-1], dict) and msgs[-1].get("role") == "tool":
+        return None
+    for tool in req.get("tools") or []:
+        name = ((tool or {}).get("function") or {}).get("name") if isinstance(tool, dict) else None
+        if isinstance(name, str) and name.endswith(want):
+            return name
+    return None
 EMBED_LEGACY = json.dumps({"embedding": [[0.0125] * 16]}).encode()
 EMBED_NATIVE = json.dumps({"object": "list", "model": "v3small", "usage": {"prompt_tokens": 1, "total_tokens": 1},
                            "data": [{"object": "embedding", "index": 0, "embedding": [0.0125] * 16}]}).encode()
@@ -83,6 +118,7 @@ class Stats:
     requests = 0
     open_streams = 0
     peak_streams = 0
+    streams_started = 0
 
 
 def _chunk(data: bytes) -> bytes:
@@ -170,7 +206,8 @@ class Conn(asyncio.Protocol):
                 if req.get("stream"):
                     self._stream(req, sse=True, close=close)
                 else:
-                    self._simple(200, CHAT_JSON, close=close)
+                    tool = wanted_tool(req)
+                    self._simple(200, tool_call_json(tool) if tool else CHAT_JSON, close=close)
                 return
             if path == "/api/v1/resource/chat/":
                 self._simple(200, LEGACY_JSON, close=close)
@@ -216,13 +253,17 @@ class Conn(asyncio.Protocol):
         loop = asyncio.get_running_loop()
         Stats.open_streams += 1
         Stats.peak_streams = max(Stats.peak_streams, Stats.open_streams)
+        Stats.streams_started += 1
+        # Spread streams over the interval (golden-ratio phases) so that streams started together
+        # do not emit in lock-step bursts; the first event still goes out at once.
+        phase = (Stats.streams_started * 0.6180339887498949) % 1.0 * interval
         try:
             write = self.transport.write
             write(SSE_HEAD if sse else TEXT_HEAD)
             start = loop.time()
             for i in range(events):
                 if i:
-                    delay = start + i * interval - loop.time()
+                    delay = start + phase + i * interval - loop.time()
                     if delay > 0:
                         await asyncio.sleep(delay)
                 if self.closed:
