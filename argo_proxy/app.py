@@ -19,7 +19,9 @@ class App:
         self.config = config
         self.started = time.time()
         self.models = ModelRegistry(int(self.started))
-        self.upstream = Upstream(config.connect_timeout, config.read_timeout, config.ca_bundle)
+        # as many idle upstream connections as clients, so a burst never reconnects
+        self.upstream = Upstream(config.connect_timeout, config.read_timeout, config.ca_bundle,
+                                 max_idle=config.max_connections)
         self.router = Router()
         self._stop = threading.Event()
         self.toolset = build_toolset(config, self.upstream)

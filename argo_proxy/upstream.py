@@ -11,7 +11,6 @@ import socket
 import ssl
 import threading
 import time
-import urllib.request
 from urllib.parse import urlsplit
 
 from . import __version__
@@ -24,6 +23,27 @@ MAX_RETRY_WAIT = 20.0   # longer Retry-After values are passed to the client ins
 IDLE_DROP = 50.0        # pooled connections idle longer than this are closed, not reused
 _STALE = (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError,
           ConnectionAbortedError)
+
+
+class _OneWrite:
+    """http.client sends the head and the body in two writes (two packets); send them in one."""
+
+    def _send_output(self, message_body=None, encode_chunked=False):
+        if isinstance(message_body, bytes) and not encode_chunked and len(message_body) < 65536:
+            self._buffer.extend((b"", b""))
+            head = b"\r\n".join(self._buffer)
+            del self._buffer[:]
+            self.send(head + message_body)
+            return
+        super()._send_output(message_body, encode_chunked)
+
+
+class _HTTPConnection(_OneWrite, http.client.HTTPConnection):
+    pass
+
+
+class _HTTPSConnection(_OneWrite, http.client.HTTPSConnection):
+    pass
 
 
 class Cancel:
@@ -266,13 +286,13 @@ class Upstream:
             p = urlsplit(proxy)
             phost, pport = p.hostname, p.port or 8080
             if scheme == "https":
-                conn = http.client.HTTPSConnection(phost, pport, context=self._ssl_context())
+                conn = _HTTPSConnection(phost, pport, context=self._ssl_context())
                 conn.set_tunnel(host, port)
                 return conn
-            return http.client.HTTPConnection(phost, pport)
+            return _HTTPConnection(phost, pport)
         if scheme == "https":
-            return http.client.HTTPSConnection(host, port, context=self._ssl_context())
-        return http.client.HTTPConnection(host, port)
+            return _HTTPSConnection(host, port, context=self._ssl_context())
+        return _HTTPConnection(host, port)
 
     def _connect(self, conn, url, read_timeout):
         if conn.sock is None:
@@ -291,7 +311,9 @@ class Upstream:
             self.opened += 1
             if conn.sock is not None and conn.sock.family != getattr(socket, "AF_UNIX", None):
                 conn.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        conn.sock.settimeout(read_timeout or self.read_timeout)
+        timeout = read_timeout or self.read_timeout
+        if conn.sock.gettimeout() != timeout:  # a syscall and a GIL release: skip when unchanged
+            conn.sock.settimeout(timeout)
 
     def _ssl_context(self):
         if self._ssl is None:
@@ -312,13 +334,29 @@ def make_ssl_context(ca_bundle=None):
 
 
 def _proxy_for(scheme, host):
+    """The proxy from HTTPS_PROXY/HTTP_PROXY/ALL_PROXY (either case) unless NO_PROXY exempts host."""
     if host in ("localhost", "127.0.0.1", "::1") or host.startswith("127."):
         return None  # loopback (SSH tunnels) never goes through a site proxy
-    proxies = urllib.request.getproxies_environment()
-    proxy = proxies.get(scheme)
-    if not proxy or urllib.request.proxy_bypass_environment(host, proxies):
+    proxy = _env("%s_proxy" % scheme) or _env("all_proxy")
+    if not proxy or _no_proxy(host):
         return None
     return proxy if "://" in proxy else "http://" + proxy
+
+
+def _env(name):
+    return os.environ.get(name.lower()) or os.environ.get(name.upper()) or ""
+
+
+def _no_proxy(host):
+    host = host.lower().strip("[]")
+    for entry in _env("no_proxy").replace(" ", "").split(","):
+        entry = entry.lower()
+        if entry.count(":") == 1 or entry.startswith("["):  # drop a port, keep a bare IPv6
+            entry = entry.rsplit(":", 1)[0] if not entry.startswith("[") else entry[1:entry.find("]")]
+        entry = entry.lstrip(".")
+        if entry == "*" or (entry and (host == entry or host.endswith("." + entry))):
+            return True
+    return False
 
 
 def _path(parts):

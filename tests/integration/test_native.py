@@ -233,10 +233,6 @@ def test_failures_come_back_with_quirks_disabled(start_proxy, fake, model, kwarg
 
 # -- faults ----------------------------------------------------------------------------
 
-def thread_count(proxy):
-    return int(open("/proc/%d/status" % proxy.proc.pid).read().split("Threads:")[1].split()[0])
-
-
 def test_upstream_refused_is_503_and_proxy_survives(start_proxy):
     s = socket.socket()
     s.bind(("127.0.0.1", 0))
@@ -294,8 +290,6 @@ def test_hang_past_read_timeout_is_504(start_proxy, fake):
 def test_client_disconnect_mid_stream_frees_upstream_and_thread(start_proxy, fake):
     p = start_proxy("--user", "t", "--native-openai", config={"argo_base_url": fake.url,
                                                               "model_refresh_interval_hours": 0})
-    p.request("GET", "/health")
-    before = thread_count(p)
     fake.add_fault("/v1/chat/completions", hang=True)
     host, port = p.host_port
     s = socket.create_connection((host, port), timeout=10)
@@ -304,8 +298,8 @@ def test_client_disconnect_mid_stream_frees_upstream_and_thread(start_proxy, fak
                "Content-Length: %d\r\n\r\n%s" % (len(body), body)).encode())
     assert fake.wait_for(1, "/v1/chat/completions", timeout=10)
     s.close()
-    # once the proxy notices, the thread that served the stream ends
-    assert proxyproc.wait_until(lambda: thread_count(p) <= before + 1, timeout=10)
+    # the access-log line is written when the handler returns: the upstream wait was cut short
+    assert proxyproc.wait_until(lambda: "POST /v1/chat/completions model=gpt4o" in p.log(), timeout=10)
     assert p.request("GET", "/health")[0] == 200
 
 

@@ -187,3 +187,30 @@ def test_cancel_ends_a_retry_wait():
     threading.Timer(0.05, cancel.cancel).start()
     cancel.wait(30)  # returns once cancelled, not after 30 s
     assert cancel.cancelled
+
+
+@pytest.mark.parametrize("no_proxy,host,bypass", [
+    ("", "apps.inside.anl.gov", False), ("*", "apps.inside.anl.gov", True),
+    ("anl.gov", "apps.inside.anl.gov", True), (".anl.gov", "apps.inside.anl.gov", True),
+    ("inside.anl.gov:443", "apps.inside.anl.gov", True), ("xanl.gov", "apps.inside.anl.gov", False),
+    ("a.com, anl.gov", "apps.inside.anl.gov", True), ("[::5]", "::5", True), ("10.0.0.1", "10.0.0.1", True),
+])
+def test_no_proxy_rules(monkeypatch, no_proxy, host, bypass):
+    monkeypatch.setenv("https_proxy", "proxy.example:3128")
+    monkeypatch.setenv("NO_PROXY", no_proxy)
+    assert (_proxy_for("https", host) is None) is bypass
+    if not bypass:
+        assert _proxy_for("https", host) == "http://proxy.example:3128"
+
+
+def test_head_and_body_leave_in_one_write(fake, client):
+    sent = []
+    resp = client.request("POST", fake.url + "/api/v1/resource/chat/", body=b'{"user":"u","model":"gpt4o",'
+                          b'"messages":[{"role":"user","content":"hi"}]}')
+    resp.read()
+    conn = client._pools[next(iter(client._pools))][0][0]
+    original = conn.send
+    conn.send = lambda data: (sent.append(data), original(data))[1]
+    client.request("POST", fake.url + "/api/v1/resource/chat/", body=b'{"user":"u","model":"gpt4o",'
+                   b'"messages":[{"role":"user","content":"again"}]}').read()
+    assert len(sent) == 1 and sent[0].endswith(b'"again"}]}') and sent[0].startswith(b"POST ")
