@@ -300,8 +300,22 @@ class Subject:
         self.note = None
 
 
+OURS_VENV = os.path.join(WORK, "oursvenv")
+
+
+def ours_python():
+    """A plain venv (no packages) of the same Python: ours runs under the same conditions as the
+    reference, which runs from a venv. A venv skips the machine's site-packages, whose .pth files
+    (here one imports certifi at every interpreter start) would otherwise load in ours only."""
+    py = os.path.join(OURS_VENV, "bin", "python")
+    if not os.path.exists(py):
+        subprocess.run([sys.executable, "-m", "venv", "--without-pip", "--clear", OURS_VENV], check=True,
+                       timeout=120, capture_output=True)
+    return py
+
+
 def ours_cmd(config_path, port, native):
-    cmd = [sys.executable, PYZ, config_path, "--user", "bench", "--port", str(port), "--quiet"]
+    cmd = [ours_python(), PYZ, config_path, "--user", "bench", "--port", str(port), "--quiet"]
     if native:
         cmd.append("--native-openai")
     return cmd
@@ -1159,7 +1173,9 @@ def render_markdown(res):
         L.append("- **%s**: %s" % (res["subjects"][n]["title"], {
             "direct": "the load generator talks to the fake upstream itself: the physical limit.",
             "ours_native": "`python3 argo-proxy.pyz CONFIG --user bench --port P --native-openai --quiet`, "
-                           "CONFIG = `argo_base_url` + `model_refresh_interval_hours: 0`.",
+                           "CONFIG = `argo_base_url` + `model_refresh_interval_hours: 0`; python3 is a plain "
+                           "venv of the same interpreter, like the reference's (a venv skips the machine's "
+                           "site-packages .pth files: this machine's imports certifi at every start).",
             "ours_standard": "same without `--native-openai` (legacy chat / streamchat upstream).",
             "reference": "argo-proxy %s from PyPI in a throwaway venv, `use_native_openai: true`, "
                          "`verbose: false`, defaults otherwise (so its upstream pool allows 50 connections "
