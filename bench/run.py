@@ -252,18 +252,8 @@ def fake_stats(fake_port):
 
 def rss_kb(pid):
     """VmRSS of pid plus all its descendants, in kB."""
-    children = {}
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                with open("/proc/%s/stat" % entry) as f:
-                    ppid = int(f.read().rsplit(")", 1)[1].split()[1])
-                children.setdefault(ppid, []).append(int(entry))
-            except (OSError, ValueError, IndexError):
-                pass
-    total, todo = 0, [pid]
-    while todo:
-        p = todo.pop()
+    total = 0
+    for p in [pid] + descendants(pid):
         try:
             with open("/proc/%d/status" % p) as f:
                 for line in f:
@@ -271,7 +261,6 @@ def rss_kb(pid):
                         total += int(line.split()[1])
         except OSError:
             pass
-        todo.extend(children.get(p, []))
     return total
 
 

@@ -163,3 +163,25 @@ def wait_until(predicate, timeout=10.0, interval=0.02):
             return True
         time.sleep(interval)
     return predicate()
+
+
+def chat_stream(proxy, body):
+    """POST a streaming chat; checks it is one well-formed stream (one id, one [DONE] at the end)
+    and returns its chunk objects."""
+    conn = proxy.conn()
+    conn.request("POST", "/v1/chat/completions", headers={"Content-Type": "application/json"},
+                 body=json.dumps(dict(body, stream=True)))
+    raw = conn.getresponse().read()
+    conn.close()
+    events = [e[6:] for e in raw.split(b"\n\n") if e.startswith(b"data: ")]
+    assert events[-1] == b"[DONE]" and events.count(b"[DONE]") == 1, raw[-300:]
+    chunks = [json.loads(e) for e in events[:-1]]
+    assert len({c["id"] for c in chunks}) == 1
+    return chunks
+
+
+def visible_text(chunks):
+    """The text a client shows, checking no tool-call fragment reached it."""
+    deltas = [c["choices"][0]["delta"] for c in chunks if c["choices"]]
+    assert not any(d.get("tool_calls") for d in deltas)
+    return "".join(d.get("content") or "" for d in deltas)

@@ -1,11 +1,11 @@
 """LlamaStack mode (the seed proxy's product) and the tool loop, through a real proxy process."""
 
-import json
 import socket
 
 import openai
 import pytest
 
+from tests import proxyproc
 from tests.fakes.fake_llamastack import OLD_CHAT, FakeLlamaStack
 
 CLIENT_TOOL = {"type": "function", "function": {
@@ -51,18 +51,9 @@ def test_seed_loop_non_streaming(start_proxy, stack):
 def test_open_webui_style_stream_executes_tools(start_proxy, send_done):
     with FakeLlamaStack(send_done=send_done) as stack:
         p = ls_proxy(start_proxy, stack)
-        conn = p.conn()
-        conn.request("POST", "/v1/chat/completions", headers={"Content-Type": "application/json"},
-                     body=json.dumps({"model": "openai/fake-model", "stream": True,
-                                      "messages": [{"role": "user", "content": "2+3?"}]}))
-        raw = conn.getresponse().read()
-    events = [e[6:] for e in raw.split(b"\n\n") if e.startswith(b"data: ")]
-    assert events[-1] == b"[DONE]" and events.count(b"[DONE]") == 1
-    chunks = [json.loads(e) for e in events[:-1]]
-    assert len({c["id"] for c in chunks}) == 1
-    deltas = [c["choices"][0]["delta"] for c in chunks if c["choices"]]
-    assert not any(d.get("tool_calls") for d in deltas)
-    assert "".join(d.get("content") or "" for d in deltas) == "Tool said: 5"
+        chunks = proxyproc.chat_stream(p, {"model": "openai/fake-model",
+                                           "messages": [{"role": "user", "content": "2+3?"}]})
+    assert proxyproc.visible_text(chunks) == "Tool said: 5"
     assert [c["choices"][0]["finish_reason"] for c in chunks if c["choices"] and
             c["choices"][0]["finish_reason"]] == ["stop"]
 

@@ -1,6 +1,5 @@
 """Tools from MCP servers, executed by the proxy, in native and standard mode (fake Argo)."""
 
-import json
 import os
 import shlex
 import sys
@@ -35,18 +34,8 @@ def ask(p, model="gpt4o", **kw):
 
 
 def stream_text(p, model="gpt4o"):
-    conn = p.conn()
-    conn.request("POST", "/v1/chat/completions", headers={"Content-Type": "application/json"},
-                 body=json.dumps({"model": model, "stream": True,
-                                  "messages": [{"role": "user", "content": "12+30?"}]}))
-    raw = conn.getresponse().read()
-    events = [e[6:] for e in raw.split(b"\n\n") if e.startswith(b"data: ")]
-    assert events[-1] == b"[DONE]" and events.count(b"[DONE]") == 1
-    chunks = [json.loads(e) for e in events[:-1]]
-    assert len({c["id"] for c in chunks}) == 1
-    deltas = [c["choices"][0]["delta"] for c in chunks if c["choices"]]
-    assert not any(d.get("tool_calls") for d in deltas)
-    return "".join(d.get("content") or "" for d in deltas)
+    chunks = proxyproc.chat_stream(p, {"model": model, "messages": [{"role": "user", "content": "12+30?"}]})
+    return proxyproc.visible_text(chunks)
 
 
 @pytest.mark.parametrize("mode", MODES)
