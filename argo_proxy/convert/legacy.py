@@ -198,6 +198,10 @@ class ChunkStream:
     def text(self, s) -> dict:
         return self._chunk({"content": s})
 
+    def delta(self, delta) -> dict:
+        """Any other delta (e.g. a tool-call fragment relayed as it arrives)."""
+        return self._chunk(delta)
+
     def tool_calls(self, calls) -> list:
         """One chunk per call, each complete (id, name, full arguments)."""
         chunks = []

@@ -150,29 +150,34 @@ def chat_completions(req, res):
         stream.write(DONE)
 
 
+def relay_text(req, res, argo_body, encode_piece, opening=b""):
+    """Argo's /streamchat/ text as the client's stream: `opening`, then encode_piece(text) for
+    each piece as it arrives. Returns (stream, whole text), the text None if the client left."""
+    pieces = stream_text(req, res, argo_body)
+    first = next(pieces)  # the upstream call and the auth-notice check happen here
+    stream = _open(res)
+    stream.write(opening)
+    text = [first]
+    if first and not stream.write(encode_piece(first)):
+        return stream, None
+    for piece in pieces:
+        text.append(piece)
+        if not stream.write(encode_piece(piece)):
+            return stream, None
+    return stream, "".join(text)
+
+
 def _real_chat_stream(req, res, argo_body, model, ptoks, include_usage):
     chunks = legacy.ChunkStream(model, include_usage=include_usage)
-    pieces = stream_text(req, res, argo_body)
-    first = next(pieces)
-    stream = _open(res)
-    stream.write(encode(chunks.start()))
-    text = []
-    for piece in _chain(first, pieces):
-        text.append(piece)
-        if not stream.write(encode(chunks.text(piece))):
-            return
+    stream, text = relay_text(req, res, argo_body, lambda p: encode(chunks.text(p)),
+                              encode(chunks.start()))
+    if text is None:
+        return
     stream.write(encode(chunks.finish("stop")))
-    tail = chunks.usage(ptoks, usage.completion_tokens("".join(text), []))
+    tail = chunks.usage(ptoks, usage.completion_tokens(text, []))
     if tail:
         stream.write(encode(tail))
     stream.write(DONE)
-
-
-def _chain(first, rest):
-    if first:
-        yield first
-    for piece in rest:
-        yield piece
 
 
 # -- text completions -------------------------------------------------------------------
@@ -186,15 +191,9 @@ def completions(req, res):
     include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
     if body.get("stream") and req.app.config.real_stream:
         chunks = legacy.CompletionChunkStream(model, include_usage=include_usage)
-        pieces = stream_text(req, res, argo_body)
-        first = next(pieces)
-        stream = _open(res)
-        text = []
-        for piece in _chain(first, pieces):
-            text.append(piece)
-            if not stream.write(encode(chunks.text(piece))):
-                return
-        _end_completion(stream, chunks, ptoks, "".join(text))
+        stream, text = relay_text(req, res, argo_body, lambda p: encode(chunks.text(p)))
+        if text is not None:
+            _end_completion(stream, chunks, ptoks, text)
         return
     content, _ = ask(req, res, argo_body, "unknown", "none", hold=bool(body.get("stream")))
     content = content or ""
@@ -262,32 +261,24 @@ def create_response(req, res):
         return
     events = responses.ResponseEvents(model, request)
     if req.app.config.real_stream and tool_mode == "none":
-        pieces = stream_text(req, res, argo_body)
-        first = next(pieces)
-        stream = _open(res)
-        _send_events(stream, events.start())
-        text = []
-        for piece in _chain(first, pieces):
-            text.append(piece)
-            if not _send_events(stream, events.text(piece)):
-                return
-        _send_events(stream, events.finish(ptoks, usage.completion_tokens("".join(text), [])))
+        stream, text = relay_text(req, res, argo_body, lambda p: _events(events.text(p)),
+                                  _events(events.start()))
+        if text is not None:
+            stream.write(_events(events.finish(ptoks, usage.completion_tokens(text, []))))
         return
     content, calls = ask(req, res, argo_body, family, tool_mode, hold=True)
     stream = _open(res)
-    _send_events(stream, events.start())
+    stream.write(_events(events.start()))
     if content:
-        _send_events(stream, events.text(content))
+        stream.write(_events(events.text(content)))
     for c in calls:
-        _send_events(stream, events.tool_call(c))
-    _send_events(stream, events.finish(ptoks, usage.completion_tokens(content, calls)))
+        stream.write(_events(events.tool_call(c)))
+    stream.write(_events(events.finish(ptoks, usage.completion_tokens(content, calls))))
 
 
-def _send_events(stream, pairs):
-    for event_type, data in pairs:
-        if not stream.write(responses.encode(event_type, data)):
-            return False
-    return True
+def _events(pairs) -> bytes:
+    """Responses events for one step, as one write."""
+    return b"".join(responses.encode(event_type, data) for event_type, data in pairs)
 
 
 # -- Argo's own formats -----------------------------------------------------------------------

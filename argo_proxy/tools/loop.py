@@ -8,9 +8,9 @@ The model is reached through a backend with two methods, both taking an OpenAI c
 from __future__ import annotations
 
 import copy
-import time
 import uuid
 
+from ..convert.legacy import ChunkStream
 from ..sse import DONE, encode
 
 
@@ -89,7 +89,7 @@ class Loop:
 
     def stream(self, backend, body, injected, res, include_usage):
         """One well-formed client stream across every round; injected calls stay hidden."""
-        out = _Out(res, body.get("model"))
+        out = _Out(res, body.get("model"), include_usage)
         messages = list(body.get("messages") or [])
         totals = {}
         for rounds in range(self.max_rounds + 1):
@@ -109,43 +109,35 @@ class Loop:
             messages.append(_assistant_turn("".join(turn.text), mine))
             res.ensure_stream()  # open now, so keep-alives flow while the tools run
             messages.extend(self.run_tools(mine))
-        if include_usage and totals:
-            out.emit({"choices": [], "usage": totals})
+        out.usage(totals)
         out.done()
 
 
 class _Out:
-    """The client's side: one id, role only in the first delta, one finish, one [DONE]."""
+    """The client's side: one chunk stream (convert.legacy.ChunkStream) written as SSE."""
 
-    def __init__(self, res, model):
+    def __init__(self, res, model, include_usage):
         self.res = res
-        self.id = "chatcmpl-" + uuid.uuid4().hex
-        self.created = int(time.time())
-        self.model = model
-        self.started = False
+        self.chunks = ChunkStream(model, include_usage=include_usage)
         self.gone = False
 
-    def emit(self, fields):
-        chunk = {"id": self.id, "object": "chat.completion.chunk", "created": self.created,
-                 "model": self.model}
-        chunk.update(fields)
-        if not self.res.ensure_stream().write(encode(chunk)):
+    def _write(self, chunk):
+        if chunk is not None and not self.res.ensure_stream().write(encode(chunk)):
             self.gone = True
         return not self.gone
 
     def delta(self, delta):
-        if not self.started:
-            delta = dict(delta, role="assistant")
-            self.started = True
-        return self.emit({"choices": [{"index": 0, "delta": delta, "finish_reason": None}]})
+        return self._write(self.chunks.delta(delta))
 
     def text(self, text):
-        return self.delta({"content": text})
+        return self._write(self.chunks.text(text))
 
     def finish(self, reason):
-        if not self.started:
-            self.delta({"content": ""})
-        self.emit({"choices": [{"index": 0, "delta": {}, "finish_reason": reason}]})
+        self._write(self.chunks.finish(reason))
+
+    def usage(self, totals):
+        if totals:
+            self._write(self.chunks.usage(totals.get("prompt_tokens", 0), totals.get("completion_tokens", 0)))
 
     def done(self):
         self.res.ensure_stream().write(DONE)
