@@ -44,7 +44,7 @@ def test_seed_loop_non_streaming(start_proxy, stack):
     first = chats(stack)[0]["body"]
     assert {t["function"]["name"] for t in first["tools"]} >= {"add", "echo"}
     assert first["model"] == "openai/fake-model"  # LlamaStack ids pass unchanged
-    assert "tool add source=llamastack" in p.log()
+    assert proxyproc.wait_until(lambda: "tool add source=llamastack" in p.log())
 
 
 @pytest.mark.parametrize("send_done", [True, False])

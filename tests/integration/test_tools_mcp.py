@@ -43,7 +43,7 @@ def stream_text(p, model="gpt4o"):
 def test_injected_tool_runs_every_mode_and_family(start_proxy, fake, mode, model):
     p = tool_proxy(start_proxy, fake, mode)
     assert ask(p, model).choices[0].message.content == "Tool said: 42"
-    assert "tool add source=calc" in p.log()
+    assert proxyproc.wait_until(lambda: "tool add source=calc" in p.log())  # stderr is read by a thread
 
 
 @pytest.mark.parametrize("mode", MODES)
