@@ -1,4 +1,4 @@
-"""The running proxy's shared state: config, model registry, upstream client, routes."""
+"""The running proxy: everything derived from the (frozen) config, built once at start-up."""
 
 from __future__ import annotations
 
@@ -6,32 +6,43 @@ import logging
 import threading
 import time
 
-from .models import ModelRegistry
-from .routes import llamastack, native, ops, standard
-from .server import Router
+from . import images, surfaces, upstreams
+from .models import ModelRegistry, family as family_of
+from .router import Router
 from .upstream import Upstream
+from .upstreams.anthropic import AnthropicUpstream
+from .upstreams.legacy import LegacyUpstream
+from .upstreams.openai import OpenAIUpstream
 
 log = logging.getLogger("argo_proxy")
 
 
 class App:
-    def __init__(self, config):
+    def __init__(self, config, adapters=None):
         self.config = config
         self.started = time.time()
-        self.models = ModelRegistry(int(self.started))
+        self.models = ModelRegistry(int(self.started), config.model_aliases)
         # as many idle upstream connections as clients, so a burst never reconnects
         self.upstream = Upstream(config.connect_timeout, config.read_timeout, config.ca_bundle,
                                  max_idle=config.max_connections)
-        self.router = Router()
+        self.adapters = adapters if adapters is not None else build_adapters(config, self.upstream)
+        self.router = Router(surfaces.STYLES)
         self._stop = threading.Event()
         self.toolset = build_toolset(config, self.upstream)
-        ops.register(self)
-        if config.llamastack_mode:
-            llamastack.register(self)
-            return
-        standard.register(self)
-        if config.use_native_openai:
-            native.register(self)
+        surfaces.register(self)
+
+    def adapter(self, kind, family):
+        """The upstream adapter for a request (THE routing table decides)."""
+        return self.adapters[upstreams.choose(self.config.mode, kind, family)]
+
+    def resolve(self, name):
+        """(model id, family) for a client's model name. LlamaStack ids are its own."""
+        if self.config.llamastack_mode or not isinstance(name, str):
+            return name, family_of(name)
+        resolved, known = self.models.resolve(name)
+        if not known:
+            log.warning("model %r is not in the model list; forwarding it unchanged", name)
+        return resolved, self.models.family(resolved)
 
     def user_for(self, headers) -> str:
         """The Argo `user` for a request: the client's key with passthrough, else the configured user."""
@@ -90,6 +101,28 @@ class App:
         self.upstream.close()
 
 
+def build_adapters(cfg, client) -> dict:
+    """One adapter per upstream the mode can route to (see upstreams.ROUTES)."""
+    key = cfg.proxy_api_key
+    if cfg.llamastack_mode:
+        from .tools.llamastack import base_url_of, detect_chat_path
+        base = base_url_of(cfg.llamastack_url)
+        return {"llamastack": OpenAIUpstream(
+            client, base + "/v1/", own_key=key, sets_user=False,
+            chat_url=lambda: detect_chat_path(base, client))}
+    limits = images.Limits(cfg)
+    return {
+        "native": OpenAIUpstream(client, cfg.native_openai_base_url, own_key=key,
+                                 quirk_mode="native" if cfg.model_quirks else None,
+                                 image_limits=limits),
+        "legacy": LegacyUpstream(client, cfg.argo_url, cfg.argo_stream_url, cfg.argo_embedding_url,
+                                 real_stream=cfg.real_stream, tool_prompting=cfg.tool_prompting,
+                                 model_quirks=cfg.model_quirks, image_limits=limits),
+        "anthropic": AnthropicUpstream(client, cfg.native_anthropic_base_url, own_key=key,
+                                       model_quirks=cfg.model_quirks),
+    }
+
+
 def build_toolset(cfg, upstream):
     """The configured tool sources (MCP servers, LlamaStack), or None when there are none."""
     if not cfg.mcp_servers and not cfg.llamastack_url:
@@ -101,7 +134,7 @@ def build_toolset(cfg, upstream):
     for name, spec in (cfg.mcp_servers or {}).items():
         options = {k: spec.get(k) for k in ("prefix", "allow", "deny")}
         client_spec = {k: v for k, v in spec.items() if k not in options}
-        sources.append((connect(name, client_spec, log=log), options))
+        sources.append((connect(name, client_spec, client=upstream, log=log), options))
     if cfg.llamastack_url:
         sources.append((LlamaStackSource(cfg.llamastack_url, upstream, cfg.tool_timeout),
                         {"prefix": None, "allow": None, "deny": None}))

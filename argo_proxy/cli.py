@@ -117,6 +117,7 @@ def main(argv=None) -> int:
     for warning in cfg.warnings:
         log.warning("%s", warning)
     resolve_user(cfg)
+    cfg.freeze()
     if args.show:
         print(cfg.show(), end="", flush=True)
     if args.validate:

@@ -43,6 +43,8 @@ FIELDS = (
     Field("argo_embedding_url", str, None),
     Field("argo_model_url", str, None, aliases=("_argo_model_url",)),
     Field("native_openai_base_url", str, None),
+    Field("native_anthropic_base_url", str, None, doc="Argo's Anthropic API root ({base}messages)"),
+    Field("model_aliases", dict, None, doc="your own model names: {name: Argo model}"),
     Field("use_native_openai", bool, False, env=("USE_NATIVE_OPENAI",)),
     Field("real_stream", bool, True, env=("REAL_STREAM",)),
     Field("tool_prompting", bool, False, env=("TOOL_PROMPT",), aliases=("tool_prompt", "_tool_prompt")),
@@ -78,7 +80,8 @@ BY_KEY = dict(BY_NAME, **{a: f for f in FIELDS for a in f.aliases})
 
 
 class Config:
-    """Resolved settings; `sources[name]` says where each value came from."""
+    """Resolved settings; `sources[name]` says where each value came from. Frozen (read-only)
+    once start-up has settled it: everything the app derives from it is computed once."""
 
     def __init__(self):
         for f in FIELDS:
@@ -86,6 +89,15 @@ class Config:
         self.sources = {f.name: "default" for f in FIELDS}
         self.path = None          # the config file used, if any
         self.warnings = []        # unknown keys and other non-fatal findings
+
+    def __setattr__(self, name, value):
+        if self.__dict__.get("_frozen"):
+            raise AttributeError("the configuration is frozen after start-up (%s)" % name)
+        object.__setattr__(self, name, value)
+
+    def freeze(self):
+        self.__dict__["_frozen"] = True
+        return self
 
     def set(self, name, value, source):
         setattr(self, name, value)
@@ -136,11 +148,12 @@ def find_config(explicit=None):
     return None
 
 
-def load(explicit_path=None, environ=None, cli=None) -> Config:
-    """Build a Config from defaults, the config file, the environment and CLI values."""
+def load(explicit_path=None, environ=None, cli=None, search=True) -> Config:
+    """Build a Config from defaults, the config file, the environment and CLI values
+    (search=False: no config file unless one is named)."""
     environ = os.environ if environ is None else environ
     cfg = Config()
-    path = find_config(explicit_path)
+    path = find_config(explicit_path) if (search or explicit_path) else None
     if path:
         if not os.path.isfile(path):
             raise ConfigError("%s: config file not found" % path)
@@ -261,13 +274,15 @@ def _derive_urls(cfg):
         "argo_stream_url": legacy + "/api/v1/resource/streamchat/",
         "argo_embedding_url": (base or PROD) + "/api/v1/resource/embed/",
         "native_openai_base_url": legacy + "/v1/",
+        "native_anthropic_base_url": legacy + "/v1/",
     }
     source = "derived from argo_base_url" if base else "default"
     for name, url in derived.items():
         if not getattr(cfg, name):
             cfg.set(name, url, source)
-    if not cfg.native_openai_base_url.endswith("/"):
-        cfg.native_openai_base_url += "/"
+    for name in ("native_openai_base_url", "native_anthropic_base_url"):
+        if not getattr(cfg, name).endswith("/"):
+            setattr(cfg, name, getattr(cfg, name) + "/")
     if not cfg.argo_model_url:
         if cfg.use_native_openai:
             cfg.set("argo_model_url", cfg.native_openai_base_url + "models", "derived from native_openai_base_url")
@@ -283,7 +298,7 @@ def validate(cfg):
     if not 0 <= cfg.port <= 65535:
         fail("port", "must be between 0 and 65535, got %d" % cfg.port)
     for name in ("argo_url", "argo_stream_url", "argo_embedding_url", "argo_model_url",
-                 "native_openai_base_url", "argo_base_url", "llamastack_url"):
+                 "native_openai_base_url", "native_anthropic_base_url", "argo_base_url", "llamastack_url"):
         url = getattr(cfg, name)
         if url and not url.startswith(("http://", "https://")):
             fail(name, "must start with http:// or https://, got %r" % url)
@@ -300,6 +315,9 @@ def validate(cfg):
         fail("mcp_startup", "must be lazy or startup, got %r" % cfg.mcp_startup)
     if cfg.max_tool_iterations < 0 or cfg.tool_timeout <= 0 or cfg.tool_result_max_chars < 100:
         fail("max_tool_iterations", "tool limits must be positive (tool_result_max_chars at least 100)")
+    for name, target in (cfg.model_aliases or {}).items():
+        if not isinstance(target, str) or not target.strip():
+            fail("model_aliases", "%r must name a model (a string), got %r" % (name, target))
     for name, spec in (cfg.mcp_servers or {}).items():
         problem = mcp_spec_problem(spec)
         if problem:

@@ -24,8 +24,13 @@ _ANTHROPIC_TYPES = {
     401: "authentication_error",
     403: "permission_error",
     404: "not_found_error",
+    408: "timeout_error",
     413: "request_too_large",
     429: "rate_limit_error",
+    500: "api_error",
+    502: "api_error",
+    503: "overloaded_error",
+    504: "timeout_error",
     529: "overloaded_error",
 }
 
@@ -33,24 +38,38 @@ NETWORK_HINT = ("Argo is only reachable from the ANL network, over the VPN, "
                 "or through an SSH tunnel.")
 
 
+# Whose failure it is: the client's request, the proxy itself, Argo (or another upstream
+# server), the network between, or a tool the proxy ran.
+SOURCES = ("client", "proxy", "upstream", "network", "tool")
+
+
 class ProxyError(Exception):
-    """A failure with an HTTP status, shown to the client in its own error format."""
+    """A failure with an HTTP status, shown to the client in its own error format.
+
+    headers: extra response headers (e.g. Allow, Retry-After); retryable: the upstream
+    client may try again (nothing reached the server); source: one of SOURCES.
+    """
 
     def __init__(self, status: int, message: str, type: str | None = None,
-                 param: str | None = None, code: str | None = None):
+                 param: str | None = None, code: str | None = None, source: str | None = None,
+                 headers: dict | None = None, retryable: bool = False):
         super().__init__(message)
         self.status = status
         self.message = message
         self.type = type or _OPENAI_TYPES.get(status, "server_error" if status >= 500 else "invalid_request_error")
         self.param = param
         self.code = code
+        self.source = source or ("client" if status < 500 else "proxy")
+        self.headers = headers or {}
+        self.retryable = retryable
 
     def openai_body(self) -> dict:
         return {"error": {"message": self.message, "type": self.type,
                           "param": self.param, "code": self.code}}
 
     def anthropic_body(self) -> dict:
-        kind = _ANTHROPIC_TYPES.get(self.status, "api_error")
+        kind = _ANTHROPIC_TYPES.get(self.status) or (
+            "invalid_request_error" if self.status < 500 else "api_error")
         return {"type": "error", "error": {"type": kind, "message": self.message}}
 
     def body(self, style: str = "openai") -> dict:

@@ -6,6 +6,7 @@ model list and hands us a zero-argument callable that returns the parsed JSON.
 
 from __future__ import annotations
 
+import re
 import threading
 
 ARGO_PREFIXES = ("argo:", "argo/")
@@ -82,6 +83,21 @@ def _key(name):
     if key.startswith(ARGO_PREFIXES):
         key = key[len("argo:"):].strip()
     return key
+
+
+_CONTEXT_SUFFIX = re.compile(r"\[[^\]]*\]$")          # claude-sonnet-4-5[1m]
+_DATE_SUFFIX = re.compile(r"[-@](\d{8}|latest)$")         # -20250929, @20250929, -latest
+_OLD_CLAUDE = re.compile(r"^claude-(\d+)-(\d+)-([a-z]+)$")  # claude-3-5-sonnet
+
+
+def vendor_key(key):
+    """A vendor's model id as Argo's compact id: claude-sonnet-4-5-20250929 -> claudesonnet45,
+    claude-3-5-sonnet-latest -> claudesonnet35, gpt-4o -> gpt4o, gemini-2.5-pro -> gemini25pro."""
+    key = _DATE_SUFFIX.sub("", _CONTEXT_SUFFIX.sub("", key))
+    old = _OLD_CLAUDE.match(key)
+    if old:
+        key = "claude-%s-%s-%s" % (old.group(3), old.group(1), old.group(2))
+    return re.sub(r"[^a-z0-9]", "", key)
 
 
 def _text(value):
@@ -220,8 +236,11 @@ class ModelRegistry(object):
     single ``_snap`` reference, which is atomic in CPython.
     """
 
-    def __init__(self, created):
+    def __init__(self, created, user_aliases=None):
         self.created = int(created)
+        # the user's own names (config model_aliases): checked first, listed first
+        self.user_aliases = {_key(k): str(v) for k, v in (user_aliases or {}).items()}
+        self._user_names = [str(k) for k in (user_aliases or {})]
         self._snap = _Snapshot(_builtin_rows(), "builtin")
         self._write_lock = threading.Lock()  # serialises refreshes only
 
@@ -232,12 +251,20 @@ class ModelRegistry(object):
         key = _key(name)
         if not key:
             return None
+        target = self.user_aliases.get(key) or self.user_aliases.get(
+            _DATE_SUFFIX.sub("", _CONTEXT_SUFFIX.sub("", key)))
+        if target is not None and _key(target) != key:
+            found = self._lookup(snap, target)
+            return (found[0] if found else target), name.strip()
         iid = snap.by_id.get(key)
         if iid is not None:
             return iid, iid
-        hit = snap.by_alias.get(key)
+        hit = snap.by_alias.get(key) or snap.by_alias.get(_DATE_SUFFIX.sub("", key))
         if hit is not None:
             return hit[1], hit[0]
+        iid = snap.by_id.get(vendor_key(key))
+        if iid is not None:
+            return iid, iid
         return None
 
     def resolve(self, name):
@@ -256,12 +283,13 @@ class ModelRegistry(object):
 
     def _entry(self, snap, listed, iid):
         return {"id": listed, "object": "model", "created": self.created,
-                "owned_by": snap.owner[iid], "internal_name": iid}
+                "owned_by": snap.owner.get(iid) or family(iid).replace("unknown", "argo"),
+                "internal_name": iid}
 
     def entries(self):
-        """OpenAI-shaped dicts: each internal id followed by its aliases."""
+        """OpenAI-shaped dicts: the user's names, then each internal id followed by its aliases."""
         snap = self._snap
-        out = []
+        out = [self.get(name) for name in self._user_names]
         for iid, aliases in snap.models:
             out.append(self._entry(snap, iid, iid))
             out.extend(self._entry(snap, alias, iid) for alias in aliases)

@@ -16,106 +16,39 @@ import time
 from urllib.parse import parse_qs, urlsplit
 
 from . import __version__
+from .clientstream import ClientStream, Monitor
 from .errors import ProxyError, error_bytes
-from .sse import KEEPALIVE
-from .streaming import Monitor, Stream
 
 log = logging.getLogger("argo_proxy")
 
 _REASONS = http.server.BaseHTTPRequestHandler.responses
 
 
-class Route:
-    def __init__(self, method, pattern, handler, style, public):
-        self.method = method
-        self.pattern = pattern
-        self.handler = handler
-        self.style = style
-        self.public = public
-
-
-class Router:
-    """Method + path → handler. Paths may end in `/{name}` or `/{name:path}`."""
-
-    def __init__(self):
-        self._exact = {}
-        self._patterns = []
-
-    def add(self, method, path, handler, style="openai", public=False):
-        route = Route(method, path, handler, style, public)
-        if "{" not in path:
-            self._exact.setdefault(path, {})[method] = route
-            return
-        regex = re.escape(path.split("{", 1)[0])
-        name = path.split("{", 1)[1].rstrip("}")
-        if name.endswith(":path"):
-            regex += "(?P<%s>.+)" % name[:-5]
-        else:
-            regex += "(?P<%s>[^/]+)" % name
-        self._patterns.append((re.compile(regex + "$"), method, route))
-
-    def match(self, method, path):
-        """(route, params). Raises 404 for an unknown path, 405 for a wrong method."""
-        path = _canonical_path(path)
-        methods = self._exact.get(path)
-        if methods:
-            route = methods.get(method) or (methods.get("GET") if method == "HEAD" else None)
-            if route:
-                return route, {}
-            raise _not_allowed(method, path, methods)
-        allowed = {}
-        for regex, m, route in self._patterns:
-            found = regex.match(path)
-            if found:
-                if m == method or (method == "HEAD" and m == "GET"):
-                    return route, found.groupdict()
-                allowed[m] = route
-        if allowed:
-            raise _not_allowed(method, path, allowed)
-        raise ProxyError(404, "Unknown route: %s %s" % (method, path), code="not_found")
-
-    def style_for(self, path):
-        """The error style of the route a path would reach (for errors before routing)."""
-        path = _canonical_path(path)
-        for route in (self._exact.get(path) or {}).values():
-            return route.style
-        return "anthropic" if path.startswith("/v1/messages") else "openai"
-
-
-def _canonical_path(path):
-    # /openai/v1/... is the same surface as /v1/... (LlamaStack-style clients use it)
-    if path.startswith("/openai/v1/") or path == "/openai/v1":
-        path = path[len("/openai"):]
-    if len(path) > 1 and path.endswith("/"):
-        path = path[:-1]
-    return path
-
-
-def _not_allowed(method, path, methods):
-    err = ProxyError(405, "Method %s is not allowed on %s (allowed: %s)"
-                     % (method, path, ", ".join(sorted(methods))), code="method_not_allowed")
-    err.allow = ", ".join(sorted(methods))
-    return err
-
-
 class Request:
     """What a route handler needs to know about one client request."""
 
-    def __init__(self, handler, route, params):
-        parts = urlsplit(handler.path)
-        self.method = handler.command
+    def __init__(self, method, target, headers, read_body=None, app=None):
+        parts = urlsplit(target)
+        self.method = method
         self.path = parts.path
         self.query_string = parts.query
         self.query = parse_qs(parts.query)
-        self.headers = handler.headers
-        self.params = params
-        self.route = route
-        self.app = handler.server.app
+        self.headers = headers
+        self.app = app
+        self.params = {}
+        self.route = None
         self.body = b""
         self.model = None  # set by routes, for the access log
+        self._read_body = read_body
 
     def header(self, name, default=None):
         return self.headers.get(name, default)
+
+    def read_body(self):
+        if self._read_body is not None:
+            self.body = self._read_body()
+            self._read_body = None
+        return self.body
 
     def json(self) -> dict:
         """The body as a JSON object, or a 400/415 that says what is wrong."""
@@ -137,108 +70,33 @@ class Request:
         return data
 
 
-class Response:
-    """Writes a whole response in one send, or starts a Stream."""
-
-    def __init__(self, handler, style):
-        self._handler = handler
-        self.style = style
-        self.status = None
-        self.stream_obj = None
-        self.lock = threading.Lock()
-        self.hold_type = None     # set while a stream may be opened early (see hold_open)
-        self.hold_since = 0.0
-        self.gone = False
-        self._callbacks = []
-
-    @property
-    def started(self):
-        return self.status is not None
-
-    @property
-    def connection(self):
-        return self._handler.connection
-
-    def watch_client(self):
-        """Have the monitor notice if the client goes away while the upstream works."""
-        self._handler.server.monitor.watch(self)
-
-    def hold_open(self, content_type="text/event-stream"):
-        """If the upstream is slow to answer, let the monitor open this stream and send
-        keep-alives (a later upstream error then becomes an in-stream error event)."""
-        self.hold_type = content_type
-        self.hold_since = time.monotonic()
-        self._handler.server.monitor.watch(self)
-
-    def open_held(self):
-        """Monitor thread: open the held stream now."""
-        with self.lock:
-            if self.hold_type and not self.started:
-                self.stream(200, self.hold_type).write(KEEPALIVE)
-
-    def ensure_stream(self, content_type="text/event-stream") -> Stream:
-        """The open stream, opening it (200) unless the monitor already did."""
-        with self.lock:
-            if self.stream_obj is None:
-                self.stream(200, content_type)
-            return self.stream_obj
-
-    def settle(self):
-        """Stop holding; returns the Stream if the monitor already opened it."""
-        with self.lock:
-            self.hold_type = None
-        return self.stream_obj
-
-    def on_disconnect(self, callback):
-        """Call `callback()` (from any thread) if the client goes away."""
-        self._callbacks.append(callback)
-        if self.gone:
-            callback()
-
-    def disconnected(self):
-        if self.gone:
-            return
-        self.gone = True
-        self._handler.close_connection = True
-        for callback in self._callbacks:
-            try:
-                callback()
-            except Exception:  # a failing callback must not hide the disconnect
-                log.debug("disconnect callback failed", exc_info=True)
-
-    def json(self, status, obj, headers=None):
-        body = json.dumps(obj).encode("utf-8")
-        self.send(status, body, "application/json", headers)
-
-    def send(self, status, body: bytes, content_type="application/json", headers=None):
-        h = self._handler
-        lines = self._head(status, content_type, headers)
-        lines.append("Content-Length: %d" % len(body))
-        head = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
-        h.wfile.write(head if h.command == "HEAD" else head + body)
-
-    def stream(self, status=200, content_type="text/event-stream", headers=None) -> Stream:
-        h = self._handler
-        lines = self._head(status, content_type, headers)
-        lines += ["Transfer-Encoding: chunked", "Cache-Control: no-cache", "X-Accel-Buffering: no"]
-        h.wfile.write(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1"))
-        self.stream_obj = Stream(self, h.wfile, self.style, content_type)
-        h.server.monitor.watch(self)
-        return self.stream_obj
-
-    def _head(self, status, content_type, headers):
-        h = self._handler
-        self.status = status
-        reason = _REASONS.get(status, ("",))[0]
-        lines = ["HTTP/1.1 %d %s" % (status, reason), "Server: argo-proxy/" + __version__,
-                 "Date: " + h.date_time_string()]
-        if content_type:
-            lines.append("Content-Type: " + content_type)
-        for name, value in (headers or {}).items():
-            lines.append("%s: %s" % (name, value))
-        if h.close_connection:
-            lines.append("Connection: close")
-        return lines
+def dispatch(app, req, out):
+    """Route one request and run its handler; every failure reaches the client in its own
+    envelope. The seam tests use to drive a route without a socket."""
+    req.app = app
+    try:
+        route, params = app.router.match(req.method, req.path)
+        out.style = route.style
+        req.route, req.params = route, params
+        if not route.public and not key_ok(app.config.proxy_api_key, req.headers):
+            raise unauthorised()
+        req.read_body()
+        route.handler(req, out)
+    except ProxyError as err:
+        out.settle()
+        out.fail(err)
+    except (BrokenPipeError, ConnectionResetError):
+        out.close_connection = True
+    except Exception:
+        log.exception("internal error on %s %s", req.method, req.path)
+        out.settle()
+        out.fail(ProxyError(500, "Internal proxy error; see the proxy log for details.",
+                            type="server_error"))
+    finally:
+        out.settle()
+        out.close()
+        if out.monitor is not None:
+            out.monitor.unwatch(out)
 
 
 class Handler(http.server.BaseHTTPRequestHandler):
@@ -258,14 +116,15 @@ class Handler(http.server.BaseHTTPRequestHandler):
     def log_message(self, fmt, *args):  # the stdlib's own lines go to debug
         log.debug("%s %s", self.address_string(), fmt % args)
 
+    def _client_stream(self, style="openai"):
+        return ClientStream(self.wfile, self.connection, self.command, style, self.server.monitor)
+
     def send_error(self, code, message=None, explain=None):
         """Errors raised by the stdlib parser (bad request line, huge headers) in our envelope."""
         self.close_connection = True
-        err = ProxyError(code, message or _REASONS.get(code, ("Error",))[0])
-        try:
-            Response(self, "openai").send(code, error_bytes(err))
-        except OSError:
-            pass
+        out = self._client_stream()
+        out.close_connection = True
+        out.fail(ProxyError(code, message or _REASONS.get(code, ("Error",))[0]))
 
     def handle_expect_100(self):
         """Refuse an oversize or unauthorised upload before the client sends it."""
@@ -274,16 +133,19 @@ class Handler(http.server.BaseHTTPRequestHandler):
         except ValueError:
             length = 0
         err = None
+        path = urlsplit(self.path).path
         if length > self.server.max_body:
             err = _too_large(self.server.max_body)
-        elif not _key_ok(self.server.app.config.proxy_api_key, self.headers) \
-                and urlsplit(self.path).path not in ("/", "/health"):
-            err = _unauthorised()
+        elif not key_ok(self.server.app.config.proxy_api_key, self.headers) \
+                and not self.server.app.router.is_public(path):
+            err = unauthorised()
         if err is None:
             return super().handle_expect_100()
         self.close_connection = True
         self._body_read = True  # nothing was sent, nothing to skip
-        Response(self, "openai").send(err.status, error_bytes(err))
+        out = self._client_stream(self.server.app.router.style_for(path))
+        out.close_connection = True
+        out.fail(err)
         return False
 
     def do_GET(self):
@@ -295,62 +157,22 @@ class Handler(http.server.BaseHTTPRequestHandler):
         started = time.monotonic()
         self._body_read = False
         server = self.server
-        router = server.app.router
-        style = router.style_for(urlsplit(self.path).path)
-        res = Response(self, style)
-        req = None
+        out = self._client_stream(server.app.router.style_for(urlsplit(self.path).path))
+        req = Request(self.command, self.path, self.headers, self._read_body)
         server.request_started()
         try:
-            route, params = router.match(self.command, urlsplit(self.path).path)
-            res.style = route.style
-            req = Request(self, route, params)
-            self._check_auth(route)
-            req.body = self._read_body()
-            route.handler(req, res)
-        except ProxyError as err:
-            self._report(res, err)
-        except (BrokenPipeError, ConnectionResetError):
-            self.close_connection = True
-        except Exception:
-            log.exception("internal error on %s %s", self.command, self.path)
-            self._report(res, ProxyError(500, "Internal proxy error; see the proxy log for details.",
-                                         type="server_error"))
+            dispatch(server.app, req, out)
         finally:
-            res.settle()
-            if res.stream_obj is not None and not res.stream_obj.closed:
-                res.stream_obj.close()
-            server.monitor.unwatch(res)
+            if self._unread_body() or out.close_connection:
+                self.close_connection = True  # unread body bytes would corrupt the next request
             server.request_finished()
-            self._access_log(req, res, started)
-
-    def _report(self, res, err):
-        res.settle()
-        if self._unread_body():
-            self.close_connection = True  # unread body bytes would corrupt the next request
-        if res.stream_obj is not None:
-            if not res.stream_obj.closed:
-                res.stream_obj.fail(err)
-            return
-        if res.started:
-            self.close_connection = True
-            return
-        headers = {}
-        if getattr(err, "allow", None):
-            headers["Allow"] = err.allow
-        try:
-            res.send(err.status, error_bytes(err, res.style), headers=headers)
-        except OSError:
-            self.close_connection = True
+            self._access_log(req, out, started)
 
     def _unread_body(self):
         if getattr(self, "_body_read", False):
             return False
         te = (self.headers.get("Transfer-Encoding") or "").lower()
         return "chunked" in te or (self.headers.get("Content-Length") or "0").strip() not in ("0", "")
-
-    def _check_auth(self, route):
-        if not route.public and not _key_ok(self.server.app.config.proxy_api_key, self.headers):
-            raise _unauthorised()
 
     def _read_body(self) -> bytes:
         try:
@@ -388,6 +210,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
             try:
                 size = int(size_line.split(b";")[0].strip(), 16)
             except ValueError:
+                size = -1
+            if size < 0:
                 self.close_connection = True
                 raise ProxyError(400, "Malformed chunked request body.")
             if size == 0:
@@ -401,16 +225,15 @@ class Handler(http.server.BaseHTTPRequestHandler):
             parts.append(self.rfile.read(size))
             self.rfile.readline(1024)
 
-    def _access_log(self, req, res, started):
+    def _access_log(self, req, out, started):
         ms = (time.monotonic() - started) * 1000
-        model = req.model if req is not None and req.model else "-"
-        log.info("%s %s model=%s status=%s %.1fms", self.command, urlsplit(self.path).path,
-                 model, res.status or "-", ms)
-        if req is not None and log.isEnabledFor(logging.DEBUG) and req.body:
+        log.info("%s %s model=%s status=%s %.1fms", self.command, req.path,
+                 req.model or "-", out.status or "-", ms)
+        if log.isEnabledFor(logging.DEBUG) and req.body:
             log.debug("request body: %s", loggable(req.body))
 
 
-def _key_ok(key, headers) -> bool:
+def key_ok(key, headers) -> bool:
     """No key configured, or the client sent it (Bearer or x-api-key), compared in constant time."""
     if not key:
         return True
@@ -421,7 +244,7 @@ def _key_ok(key, headers) -> bool:
     return bool(given) and hmac.compare_digest(given.encode(), key.encode())
 
 
-def _unauthorised():
+def unauthorised():
     return ProxyError(401, "Missing or wrong API key for this proxy: send it as "
                       "'Authorization: Bearer <key>' or 'x-api-key: <key>'.", code="invalid_api_key")
 

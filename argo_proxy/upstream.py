@@ -21,7 +21,8 @@ log = logging.getLogger("argo_proxy")
 RETRY_STATUSES = (429, 502, 503)
 MAX_RETRY_WAIT = 20.0   # longer Retry-After values are passed to the client instead
 IDLE_DROP = 50.0        # pooled connections idle longer than this are closed, not reused
-_STALE = (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError,
+NO_TIMEOUT = float("inf")   # read_timeout for a stream that may stay quiet (calls have deadlines)
+STALE_ERRORS = (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError,
           ConnectionAbortedError)
 
 
@@ -38,11 +39,22 @@ class _OneWrite:
         super()._send_output(message_body, encode_chunked)
 
 
-class _HTTPConnection(_OneWrite, http.client.HTTPConnection):
+class _KeepsSocket:
+    """http.client hands the socket of a close-delimited answer to the response and sets
+    conn.sock to None; keep a reference so a cancel or a new timeout still reaches it."""
+
+    live_sock = None
+
+    def connect(self):
+        super().connect()
+        self.live_sock = self.sock
+
+
+class _HTTPConnection(_OneWrite, _KeepsSocket, http.client.HTTPConnection):
     pass
 
 
-class _HTTPSConnection(_OneWrite, http.client.HTTPSConnection):
+class _HTTPSConnection(_OneWrite, _KeepsSocket, http.client.HTTPSConnection):
     pass
 
 
@@ -80,8 +92,13 @@ class Cancel:
             raise ProxyError(499, "The client closed the request.", code="client_closed")
 
 
+def _socket_of(conn):
+    """The connection's socket, also while a close-delimited response owns it."""
+    return conn.sock or getattr(conn, "live_sock", None)
+
+
 def _shutdown(conn):
-    sock = conn.sock
+    sock = _socket_of(conn)
     if sock is not None:
         try:
             sock.shutdown(socket.SHUT_RDWR)
@@ -89,8 +106,8 @@ def _shutdown(conn):
             pass
 
 
-class Response:
-    """An upstream response whose body is read in full or as it arrives."""
+class UpstreamReply:
+    """An upstream's answer, its body read in full or as it arrives."""
 
     def __init__(self, client, key, conn, raw, url, cancel):
         self._client = client
@@ -107,6 +124,13 @@ class Response:
     def header(self, name, default=None):
         return self.headers.get(name, default)
 
+    def set_timeout(self, seconds):
+        """The time the next reads may wait (e.g. what is left of a caller's deadline);
+        NO_TIMEOUT (or None): wait as long as it takes."""
+        sock = _socket_of(self._conn)
+        if sock is not None:
+            sock.settimeout(None if seconds is None or seconds == NO_TIMEOUT else max(0.001, seconds))
+
     def read(self) -> bytes:
         try:
             data = self._raw.read()
@@ -115,7 +139,8 @@ class Response:
             raise _timeout(self.url, self._client.read_timeout)
         except (OSError, http.client.HTTPException) as exc:
             self.close()
-            raise ProxyError(502, "Upstream %s broke off its answer: %s" % (self.url, _reason(exc)))
+            raise ProxyError(502, "Upstream %s broke off its answer: %s" % (self.url, describe_error(exc)),
+                             source="network")
         self._finish()
         return data
 
@@ -140,13 +165,9 @@ class Response:
             raise _timeout(self.url, self._client.read_timeout)
         except (OSError, ValueError, http.client.HTTPException) as exc:
             self.close()
-            raise ProxyError(502, "Upstream %s broke off its stream: %s" % (self.url, _reason(exc)),
-                             code="upstream_disconnected")
+            raise ProxyError(502, "Upstream %s broke off its stream: %s" % (self.url, describe_error(exc)),
+                             code="upstream_disconnected", source="network")
         self._finish()
-
-    def abort(self):
-        """Unblock a reader in another thread (client went away): shut the socket down."""
-        _shutdown(self._conn)
 
     def close(self):
         """Drop the response and its connection (it is not reused)."""
@@ -191,7 +212,7 @@ class Upstream:
                 resp = self._send_once(method, url, body, headers or {}, read_timeout, cancel)
             except ProxyError as err:
                 cancel.check()
-                if attempt >= retries or not getattr(err, "retryable", False):
+                if attempt >= retries or not err.retryable:
                     raise
                 wait = _backoff(attempt)
             else:
@@ -209,7 +230,8 @@ class Upstream:
         resp = self.request("GET", url, headers=headers, read_timeout=read_timeout)
         if resp.status != 200:
             body = resp.read()
-            raise ProxyError(502, "GET %s answered HTTP %d: %r" % (url, resp.status, body[:200]))
+            raise ProxyError(502, "GET %s answered HTTP %d: %r" % (url, resp.status, body[:200]),
+                             source="upstream")
         return resp.json()
 
     def close(self):
@@ -224,7 +246,8 @@ class Upstream:
     def _send_once(self, method, url, body, headers, read_timeout, cancel):
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ProxyError(500, "Bad upstream URL %r: it must start with http:// or https://" % url)
+            raise ProxyError(500, "Bad upstream URL %r: it must start with http:// or https://" % url,
+                             source="proxy")
         key, target = self._route(parts)
         headers = _with_defaults(headers, body)
         for _ in range(3):  # a pooled connection may have been closed by the server meanwhile
@@ -234,28 +257,28 @@ class Upstream:
                 self._connect(conn, url, read_timeout)
                 conn.request(method, target if key[3] else _path(parts), body=body, headers=headers)
                 raw = conn.getresponse()
-            except _STALE as exc:
+            except STALE_ERRORS as exc:
                 conn.close()
                 cancel.check()
                 if reused:
                     continue
                 raise ProxyError(502, "Upstream %s closed the connection without answering (%s)"
-                                 % (url, _reason(exc)), code="upstream_disconnected")
+                                 % (url, describe_error(exc)), code="upstream_disconnected", source="network")
             except socket.timeout:
                 conn.close()
                 raise _timeout(url, read_timeout or self.read_timeout)
             except (OSError, http.client.HTTPException) as exc:
                 conn.close()
                 cancel.check()
-                raise ProxyError(502, "Upstream %s sent an invalid HTTP response: %s" % (url, _reason(exc)),
-                                 code="upstream_invalid_response")
-            return Response(self, key, conn, raw, url, cancel)
-        raise ProxyError(502, "Upstream %s keeps closing connections" % url)
+                raise ProxyError(502, "Upstream %s sent an invalid HTTP response: %s" % (url, describe_error(exc)),
+                                 code="upstream_invalid_response", source="upstream")
+            return UpstreamReply(self, key, conn, raw, url, cancel)
+        raise ProxyError(502, "Upstream %s keeps closing connections" % url, source="network")
 
     def _route(self, parts):
         """Pool key (scheme, host, port, proxy) and the request target for a URL."""
         port = parts.port or (443 if parts.scheme == "https" else 80)
-        proxy = _proxy_for(parts.scheme, parts.hostname)
+        proxy = proxy_for(parts.scheme, parts.hostname)
         key = (parts.scheme, parts.hostname, port, proxy)
         absolute = proxy and parts.scheme == "http"
         target = parts.geturl() if absolute else _path(parts)
@@ -301,17 +324,17 @@ class Upstream:
                 conn.connect()
             except ssl.SSLCertVerificationError as exc:
                 raise ProxyError(503, "TLS certificate check failed for %s: %s. Point ca_bundle (or "
-                                 "SSL_CERT_FILE) at your CA bundle." % (url, exc.verify_message))
+                                 "SSL_CERT_FILE) at your CA bundle." % (url, exc.verify_message),
+                                 source="network")
             except (OSError, http.client.HTTPException) as exc:
                 conn.close()
-                err = ProxyError(503, "Cannot connect to %s: %s. %s" % (url, _reason(exc), NETWORK_HINT),
-                                 code="upstream_unreachable")
-                err.retryable = True
-                raise err
+                raise ProxyError(503, "Cannot connect to %s: %s. %s" % (url, describe_error(exc), NETWORK_HINT),
+                                 code="upstream_unreachable", source="network", retryable=True)
             self.opened += 1
             if conn.sock is not None and conn.sock.family != getattr(socket, "AF_UNIX", None):
                 conn.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         timeout = read_timeout or self.read_timeout
+        timeout = None if timeout == NO_TIMEOUT else timeout
         if conn.sock.gettimeout() != timeout:  # a syscall and a GIL release: skip when unchanged
             conn.sock.settimeout(timeout)
 
@@ -333,7 +356,7 @@ def make_ssl_context(ca_bundle=None):
     return ssl.create_default_context(cafile=cafile)
 
 
-def _proxy_for(scheme, host):
+def proxy_for(scheme, host):
     """The proxy from HTTPS_PROXY/HTTP_PROXY/ALL_PROXY (either case) unless NO_PROXY exempts host."""
     if host in ("localhost", "127.0.0.1", "::1") or host.startswith("127."):
         return None  # loopback (SSH tunnels) never goes through a site proxy
@@ -394,11 +417,14 @@ def _retry_after(value, attempt):
 
 def _timeout(url, seconds):
     return ProxyError(504, "Upstream %s did not answer within %g s (read_timeout)." % (url, seconds),
-                      code="upstream_timeout")
+                      code="upstream_timeout", source="network")
 
 
-def _reason(exc):
+def describe_error(exc):
+    """A short, readable reason for a socket or HTTP failure."""
     text = str(exc) or type(exc).__name__
     if isinstance(exc, socket.gaierror):
         text = "host name not found (%s)" % text
+    elif isinstance(exc, socket.timeout):
+        text = "timed out"
     return text

@@ -20,7 +20,6 @@ from . import tool_prompt, tools as native_tools
 
 AUTH_NOTICE = "AUTHENTICATION NOTICE FROM ARGO"
 EMBED_BATCH = 16          # Argo's /embed/ takes at most 16 prompts per call
-NATIVE_FAMILIES = ("openai", "anthropic", "google")
 
 # Fields that only mean something between the client and the proxy.
 _CHAT_DROP = ("stream_options",)
@@ -31,13 +30,14 @@ _COMPLETION_DROP = ("echo", "logprobs", "suffix", "best_of", "n", "stream_option
 
 # -- chat requests ---------------------------------------------------------------
 
-def chat_request(body, family, tool_prompting):
+def chat_request(body, traits, tool_prompting):
     """An OpenAI chat body as Argo's legacy `/chat/` body: (argo_body, tool_mode).
 
+    `traits` are the model family's entries of the quirk table (`quirks.traits`).
     tool_mode is "none" (no tools: `tools`/`tool_choice` forwarded untouched),
     "native" (tools converted to the family's shape by `tools.to_family`) or
-    "prompt" (unknown family or `tool_prompting`: tools described in the system
-    prompt by `tool_prompt.inject`).
+    "prompt" (a family without native tools, or `tool_prompting`: tools described in
+    the system prompt by `tool_prompt.inject`).
 
     Kept: `model`, `user`, and every field Argo may use (`temperature`, `top_p`,
     `max_tokens`, `max_completion_tokens`, `stop`, `stream`, `n`, `response_format`...);
@@ -49,12 +49,12 @@ def chat_request(body, family, tool_prompting):
     argo = {k: v for k, v in body.items() if k not in _CHAT_DROP}
     _normalise_prompt_style(argo)
     if not argo.get("tools"):
-        if family in ("anthropic", "google") and _has_tool_history(argo):
-            # Claude refuses tool_use blocks without tool definitions: show the history as text
+        if traits.tool_history_as_text and _has_tool_history(argo):
+            # e.g. Claude refuses tool_use blocks without tool definitions: history as text
             argo["messages"] = tool_prompt.rewrite_history(argo["messages"])
         return argo, "none"
-    if family in NATIVE_FAMILIES and not tool_prompting:
-        native_tools.to_family(argo, family)
+    if traits.legacy_tool_shape and not tool_prompting:
+        native_tools.to_family(argo, traits.legacy_tool_shape)
         argo.pop("parallel_tool_calls", None)
         return argo, "native"
     tool_prompt.inject(argo, argo.get("tools"), argo.get("tool_choice"),

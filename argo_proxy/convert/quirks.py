@@ -196,10 +196,126 @@ def top_p_only_without_temperature(body):
     return []
 
 
+# -- Claude on Argo's Anthropic endpoint (Messages bodies; probe data: reference §2.4) -----
+
+_EFFORT_BUDGET = {"low": 4096, "medium": 10000, "high": 24000, "xhigh": 32000, "max": 32000}
+MIN_BUDGET = 1024
+
+
+def system_messages_to_system(body):
+    """Argo refuses `role: "system"` inside messages (Claude Code sends them): their text joins
+    the top-level `system`, in order, cache_control kept."""
+    msgs = body.get("messages")
+    if not isinstance(msgs, list) or not any(isinstance(m, dict) and m.get("role") == "system"
+                                             for m in msgs):
+        return []
+    system = body.get("system")
+    blocks = [{"type": "text", "text": system}] if isinstance(system, str) and system else \
+        list(system) if isinstance(system, list) else []
+    kept, moved = [], 0
+    for msg in msgs:
+        if isinstance(msg, dict) and msg.get("role") == "system":
+            content = msg.get("content")
+            blocks.extend([{"type": "text", "text": content}] if isinstance(content, str)
+                          else [b for b in content or [] if isinstance(b, dict)])
+            moved += 1
+        else:
+            kept.append(msg)
+    body["system"], body["messages"] = blocks, kept
+    return ["%d system message(s) moved into system" % moved]
+
+
+def _thinking(body):
+    thinking = body.get("thinking")
+    return thinking if isinstance(thinking, dict) else None
+
+
+def thinking_adaptive_only(body):
+    """Claude Opus 4.7 takes only adaptive thinking, its depth set by output_config.effort."""
+    thinking = _thinking(body)
+    if not thinking or thinking.get("type") != "enabled":
+        return []
+    budget = thinking.get("budget_tokens")
+    effort = "low" if not isinstance(budget, int) or budget < 4096 else \
+        "medium" if budget < 16384 else "high"
+    body["thinking"] = {k: v for k, v in thinking.items() if k != "budget_tokens"}
+    body["thinking"]["type"] = "adaptive"
+    config = body.get("output_config") if isinstance(body.get("output_config"), dict) else {}
+    body["output_config"] = dict({"effort": effort}, **config)
+    return ["enabled thinking sent as adaptive (effort %s)" % body["output_config"]["effort"]]
+
+
+def thinking_enabled_only(body):
+    """Claude 4.5 and Opus 4.1 know no adaptive thinking: send enabled with a budget that
+    follows output_config.effort."""
+    thinking = _thinking(body)
+    if not thinking or thinking.get("type") != "adaptive":
+        return []
+    config = body.get("output_config") if isinstance(body.get("output_config"), dict) else {}
+    budget = _EFFORT_BUDGET.get(config.get("effort"), _EFFORT_BUDGET["medium"])
+    body["thinking"] = {"type": "enabled", "budget_tokens": budget}
+    return ["adaptive thinking sent as enabled (budget %d)" % budget]
+
+
+def thinking_budget_below_max_tokens(body):
+    """budget_tokens must be at least 1024 and below max_tokens; else thinking goes."""
+    thinking = _thinking(body)
+    max_tokens = body.get("max_tokens")
+    if not thinking or not isinstance(max_tokens, int) or isinstance(max_tokens, bool):
+        return []
+    if thinking.get("type") == "adaptive" and "budget_tokens" in thinking:
+        body["thinking"] = {k: v for k, v in thinking.items() if k != "budget_tokens"}
+        return ["budget_tokens dropped from adaptive thinking"]
+    budget = thinking.get("budget_tokens")
+    if thinking.get("type") != "enabled" or not isinstance(budget, int) or budget < max_tokens:
+        return []
+    if max_tokens - 1 < MIN_BUDGET:
+        body["thinking"] = {"type": "disabled"}
+        return ["thinking disabled: max_tokens %d leaves no room for a budget" % max_tokens]
+    thinking["budget_tokens"] = max_tokens - 1
+    return ["thinking budget lowered to %d (below max_tokens)" % (max_tokens - 1)]
+
+
+def effort_at_least_low(body):
+    """Opus 4.7 knows no effort below low."""
+    config = body.get("output_config")
+    if isinstance(config, dict) and config.get("effort") in ("none", "minimal"):
+        old, config["effort"] = config["effort"], "low"
+        return ["effort %r sent as low" % old]
+    return []
+
+
+# -- what each family needs on the legacy API ------------------------------------------
+
+class Traits:
+    """legacy_tool_shape: the vendor shape Argo's legacy /chat/ takes tools in ("openai",
+    "anthropic", "google"), or None (tools are described in the prompt instead);
+    tool_history_as_text: tool-call history sent without tools must be shown as text."""
+
+    __slots__ = ("legacy_tool_shape", "tool_history_as_text")
+
+    def __init__(self, legacy_tool_shape=None, tool_history_as_text=False):
+        self.legacy_tool_shape = legacy_tool_shape
+        self.tool_history_as_text = tool_history_as_text
+
+
+FAMILY_TRAITS = {
+    "openai": Traits("openai"),
+    "anthropic": Traits("anthropic", tool_history_as_text=True),  # tool_use needs tool definitions
+    "google": Traits("google", tool_history_as_text=True),
+}
+UNKNOWN_TRAITS = Traits()
+
+
+def traits(family) -> Traits:
+    return FAMILY_TRAITS.get(family, UNKNOWN_TRAITS)
+
+
 # -- the table ---------------------------------------------------------------------
 
 class Rule:
     def __init__(self, name, fix, family=None, prefix=None, needs=None, modes=("native", "standard")):
+        # modes: the upstream APIs ("native" = Argo's OpenAI-compatible one, "standard" = legacy)
         self.name = name
         self.fix = fix
         self.family = family    # "openai" | "anthropic" | "google" | None (all)
@@ -207,13 +323,19 @@ class Rule:
         self.needs = needs      # a request key that must be present, or None
         self.modes = modes      # which upstream API it is a quirk of
 
-    def applies(self, model_id, family, body, mode="native"):
+    def applies(self, model_id, family, body, mode):
         if mode not in self.modes or (self.family and self.family != family):
             return False
-        if self.prefix and not str(model_id).lower().startswith(self.prefix):
+        if self.prefix and not str(model_id).lower().startswith(self.prefix):  # str or tuple
             return False
         return not self.needs or bool(body.get(self.needs))
 
+
+ANTHROPIC = ("anthropic",)
+ALL_MODES = ("native", "standard", "anthropic")
+# Claude models whose thinking is enabled + budget_tokens only (no adaptive)
+ENABLED_THINKING_ONLY = ("claudeopus45", "claudesonnet45", "claudehaiku45", "claudeopus41",
+                         "claudesonnet37")
 
 # Order matters: history is repaired before Gemini names and sequencing look at it.
 RULES = (
@@ -230,13 +352,25 @@ RULES = (
     Rule("gemini-sequential-calls", gemini_sequential_tool_calls, family="google"),
     Rule("gpt5-temperature", drop_temperature_unless_one, family="openai", prefix="gpt5"),
     Rule("gpt5-top-p", drop_top_p, family="openai", prefix="gpt5"),
-    Rule("opus47-temperature", drop_temperature, family="anthropic", prefix="claudeopus47"),
-    Rule("opus47-top-p", drop_top_p, family="anthropic", prefix="claudeopus47"),
-    Rule("claude-temperature-xor-top-p", top_p_only_without_temperature, family="anthropic"),
+    Rule("opus47-temperature", drop_temperature, family="anthropic", prefix="claudeopus47",
+         modes=ALL_MODES),
+    Rule("opus47-top-p", drop_top_p, family="anthropic", prefix="claudeopus47", modes=ALL_MODES),
+    Rule("claude-temperature-xor-top-p", top_p_only_without_temperature, family="anthropic",
+         modes=ALL_MODES),
+    # Argo's Anthropic endpoint ("anthropic" mode: Messages bodies)
+    Rule("claude-system-messages", system_messages_to_system, family="anthropic", modes=ANTHROPIC),
+    Rule("opus47-adaptive-thinking", thinking_adaptive_only, family="anthropic",
+         prefix="claudeopus47", modes=ANTHROPIC),
+    Rule("claude-enabled-thinking", thinking_enabled_only, family="anthropic",
+         prefix=ENABLED_THINKING_ONLY, modes=ANTHROPIC),
+    Rule("claude-thinking-budget", thinking_budget_below_max_tokens, family="anthropic",
+         modes=ANTHROPIC),
+    Rule("opus47-effort", effort_at_least_low, family="anthropic", prefix="claudeopus47",
+         modes=ANTHROPIC),
 )
 
 
-def apply(body: dict, model_id: str, family: str, mode="native", rules=RULES) -> list:
+def apply(body: dict, model_id: str, family: str, mode: str, rules=RULES) -> list:
     """Fix an OpenAI chat body for this model in place; returns notes of what changed."""
     applied = []
     for rule in rules:

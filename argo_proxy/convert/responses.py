@@ -236,9 +236,20 @@ def response_object(content, tool_calls, model, request, prompt_tokens, completi
 
 # -- streaming events -------------------------------------------------------------
 
-class ResponseEvents:
-    """The `(event_type, data)` pairs of one streamed response, with consecutive
-    `sequence_number`s from 0 and one `output_index` per output item."""
+def response_from_completion(completion, model, request) -> dict:
+    """A chat.completion (the hub's reply) as a completed Responses `response`."""
+    choice = ((completion or {}).get("choices") or [{}])[0]
+    msg = choice.get("message") or {}
+    usage = completion.get("usage") or {}
+    return response_object(msg.get("content"), msg.get("tool_calls") or [], model, request,
+                           usage.get("prompt_tokens") or 0, usage.get("completion_tokens") or 0)
+
+
+class ResponsesEncoder:
+    """The events of one streamed response (see convert.encoders for the interface), with
+    consecutive `sequence_number`s from 0 and one `output_index` per output item."""
+
+    content_type = "text/event-stream"
 
     def __init__(self, model, request, id=None, created=None):
         self.model = model
@@ -249,81 +260,115 @@ class ResponseEvents:
         self._output = []          # finished items, in output_index order
         self._message = None       # the open message item, while text is streaming
         self._text = []
+        self._call = None          # the open function_call item: [upstream index, item, [args]]
+        self._usage = {}
+        self._ended = False
 
     def _event(self, kind, **fields):
         data = {"type": kind, "sequence_number": self._seq}
         data.update(fields)
         self._seq += 1
-        return kind, data
+        return encode(kind, data)
 
     def _snapshot(self, status, usage=None):
         return _response(self.id, self.created, self.model, self.request,
                          list(self._output), status, usage)
 
-    def start(self) -> list:
+    def start(self):
         snap = self._snapshot("in_progress")
-        return [self._event("response.created", response=snap),
-                self._event("response.in_progress", response=snap)]
+        return (self._event("response.created", response=snap)
+                + self._event("response.in_progress", response=snap))
 
-    def text(self, delta) -> list:
+    def text(self, delta):
         if not delta:
-            return []
-        events = []
+            return b""
+        out = self._close_call()
         if self._message is None:
-            events.extend(self._open_message())
+            out += self._open_message()
         self._text.append(delta)
-        events.append(self._event("response.output_text.delta", item_id=self._message["id"],
-                                  output_index=len(self._output), content_index=0,
-                                  delta=delta, logprobs=[]))
-        return events
+        return out + self._event("response.output_text.delta", item_id=self._message["id"],
+                                 output_index=len(self._output), content_index=0,
+                                 delta=delta, logprobs=[])
+
+    def reasoning(self, s, signature=None):
+        return b""
 
     def _open_message(self):
         self._message = message_item(None, "msg_" + _hex(), "in_progress")
         index = len(self._output)
-        return [self._event("response.output_item.added", output_index=index,
-                            item=dict(self._message)),
-                self._event("response.content_part.added", item_id=self._message["id"],
-                            output_index=index, content_index=0,
-                            part={"type": "output_text", "text": "", "annotations": []})]
+        return (self._event("response.output_item.added", output_index=index,
+                            item=dict(self._message))
+                + self._event("response.content_part.added", item_id=self._message["id"],
+                              output_index=index, content_index=0,
+                              part={"type": "output_text", "text": "", "annotations": []}))
 
     def _close_message(self):
         if self._message is None:
-            return []
+            return b""
         text, index = "".join(self._text), len(self._output)
         item = message_item(text, self._message["id"])
         part = item["content"][0]
-        events = [self._event("response.output_text.done", item_id=item["id"],
-                              output_index=index, content_index=0, text=text, logprobs=[]),
-                  self._event("response.content_part.done", item_id=item["id"],
-                              output_index=index, content_index=0, part=part),
-                  self._event("response.output_item.done", output_index=index, item=item)]
+        out = (self._event("response.output_text.done", item_id=item["id"], output_index=index,
+                           content_index=0, text=text, logprobs=[])
+               + self._event("response.content_part.done", item_id=item["id"],
+                             output_index=index, content_index=0, part=part)
+               + self._event("response.output_item.done", output_index=index, item=item))
         self._output.append(item)
         self._message, self._text = None, []
-        return events
+        return out
 
-    def tool_call(self, call) -> list:
-        """A complete function call as its own item (closing any open message first)."""
-        events = self._close_message()
+    def tool_call(self, index, id, name, arguments):
+        out = b""
+        if self._call is None or self._call[0] != index:
+            out += self._close_message() + self._close_call()
+            item = function_call_item({"id": id, "function": {"name": name, "arguments": ""}},
+                                      "fc_" + _hex(), "in_progress")
+            self._call = [index, item, []]
+            out += self._event("response.output_item.added", output_index=len(self._output),
+                               item=dict(item, arguments=""))
+        if arguments:
+            self._call[2].append(arguments)
+            out += self._event("response.function_call_arguments.delta",
+                               item_id=self._call[1]["id"], output_index=len(self._output),
+                               delta=arguments)
+        return out
+
+    def _close_call(self):
+        if self._call is None:
+            return b""
+        _, item, args = self._call
+        item = dict(item, arguments="".join(args) or "{}", status="completed")
         index = len(self._output)
-        item = function_call_item(call, "fc_" + _hex())
-        events.append(self._event("response.output_item.added", output_index=index,
-                                  item=dict(item, arguments="", status="in_progress")))
-        events.append(self._event("response.function_call_arguments.delta", item_id=item["id"],
-                                  output_index=index, delta=item["arguments"]))
-        events.append(self._event("response.function_call_arguments.done", item_id=item["id"],
-                                  output_index=index, arguments=item["arguments"]))
-        events.append(self._event("response.output_item.done", output_index=index, item=item))
+        out = (self._event("response.function_call_arguments.done", item_id=item["id"],
+                           output_index=index, arguments=item["arguments"])
+               + self._event("response.output_item.done", output_index=index, item=item))
         self._output.append(item)
-        return events
+        self._call = None
+        return out
 
-    def finish(self, prompt_tokens, completion_tokens) -> list:
-        events = self._close_message()
-        final = self._snapshot("completed", _usage(prompt_tokens, completion_tokens))
-        events.append(self._event("response.completed", response=final))
-        return events
+    def finish(self, reason):
+        return self._close_message() + self._close_call()
+
+    def usage(self, usage):
+        self._usage = usage or {}
+        return b""
+
+    def error(self, err):
+        return encode("error", {"type": "error", "sequence_number": self._seq,
+                                "code": err.code, "message": err.message, "param": err.param})
+
+    def end(self):
+        if self._ended:
+            return b""
+        self._ended = True
+        out = self._close_message() + self._close_call()
+        u = self._usage
+        final = self._snapshot("completed", _usage(u.get("prompt_tokens") or 0,
+                                                   u.get("completion_tokens") or 0))
+        return out + self._event("response.completed", response=final)
 
     def output_text(self) -> str:
-        """All text sent so far (for usage counting)."""
+        """All text sent so far."""
         return "".join(i["content"][0]["text"] for i in self._output
                        if i["type"] == "message" and i["content"]) + "".join(self._text)
 

@@ -1,17 +1,14 @@
 """The tool loop: inject tools, run the model's calls to them, call the model again.
 
-The model is reached through a backend with two methods, both taking an OpenAI chat body:
-  complete(body) -> chat.completion dict
-  stream(body)   -> iterator of chat.completion.chunk dicts
+Surface-neutral: the model is reached through an upstream adapter (hub interface, OpenAI
+chat bodies in, chat.completion or chunk events out), and a streamed answer is written
+through the client surface's encoder (convert.encoders interface) to the client stream.
 """
 
 from __future__ import annotations
 
 import copy
 import uuid
-
-from ..convert.legacy import ChunkStream
-from ..sse import DONE, encode
 
 
 def inject(body, toolset):
@@ -59,12 +56,12 @@ class Loop:
 
     # -- non-streaming -------------------------------------------------------------------
 
-    def complete(self, backend, body, injected):
+    def complete(self, adapter, call, body, injected):
         """Loop until the reply calls no injected tool; returns the last chat.completion."""
         messages = list(body.get("messages") or [])
         totals = {}
         for rounds in range(self.max_rounds + 1):
-            reply = backend.complete(dict(body, messages=copy.deepcopy(messages)))
+            reply = adapter.complete(call, dict(body, messages=copy.deepcopy(messages)))
             _add_usage(totals, reply.get("usage"))
             choice = (reply.get("choices") or [{}])[0]
             msg = choice.get("message") or {}
@@ -87,60 +84,54 @@ class Loop:
 
     # -- streaming -----------------------------------------------------------------------
 
-    def stream(self, backend, body, injected, res, include_usage):
+    def stream(self, adapter, call, body, injected, encoder):
         """One well-formed client stream across every round; injected calls stay hidden."""
-        out = _Out(res, body.get("model"), include_usage)
+        out = _Out(call.out, encoder)
         messages = list(body.get("messages") or [])
         totals = {}
         for rounds in range(self.max_rounds + 1):
             turn = _Turn(out, injected)
-            for chunk in backend.stream(dict(body, messages=copy.deepcopy(messages))):
+            for chunk in adapter.stream(call, dict(body, messages=copy.deepcopy(messages))):
                 _add_usage(totals, chunk.get("usage"))
                 if out.gone or not turn.take(chunk):
                     return
             mine, theirs = _split(turn.calls(), injected)
             if not mine or theirs:
-                out.finish(turn.finish_reason or ("tool_calls" if theirs else "stop"))
+                out.send(encoder.finish(turn.finish_reason or ("tool_calls" if theirs else "stop")))
                 break
             if rounds == self.max_rounds:
-                out.text(("\n\n" if turn.text else "") + cap_note(rounds, mine))
-                out.finish("stop")
+                out.send(encoder.text(("\n\n" if turn.text else "") + cap_note(rounds, mine)))
+                out.send(encoder.finish("stop"))
                 break
             messages.append(_assistant_turn("".join(turn.text), mine))
-            res.ensure_stream()  # open now, so keep-alives flow while the tools run
+            out.open()  # open now, so keep-alives flow while the tools run
             messages.extend(self.run_tools(mine))
-        out.usage(totals)
-        out.done()
+        if totals:
+            out.send(encoder.usage(totals))
+        out.send(encoder.end())
 
 
 class _Out:
-    """The client's side: one chunk stream (convert.legacy.ChunkStream) written as SSE."""
+    """The client's side: the surface's encoder writing to the client stream, opened on
+    first use."""
 
-    def __init__(self, res, model, include_usage):
-        self.res = res
-        self.chunks = ChunkStream(model, include_usage=include_usage)
+    def __init__(self, stream, encoder):
+        self.stream = stream
+        self.encoder = encoder
+        self.opened = False
         self.gone = False
 
-    def _write(self, chunk):
-        if chunk is not None and not self.res.ensure_stream().write(encode(chunk)):
+    def open(self):
+        if not self.opened:
+            self.opened = True
+            self.stream.open(200, self.encoder.content_type)
+            self.send(self.encoder.start())
+
+    def send(self, data):
+        self.open()
+        if data and not self.stream.write(data):
             self.gone = True
         return not self.gone
-
-    def delta(self, delta):
-        return self._write(self.chunks.delta(delta))
-
-    def text(self, text):
-        return self._write(self.chunks.text(text))
-
-    def finish(self, reason):
-        self._write(self.chunks.finish(reason))
-
-    def usage(self, totals):
-        if totals:
-            self._write(self.chunks.usage(totals.get("prompt_tokens", 0), totals.get("completion_tokens", 0)))
-
-    def done(self):
-        self.res.ensure_stream().write(DONE)
 
 
 class _Turn:
@@ -160,9 +151,12 @@ class _Turn:
             if not isinstance(choice, dict):
                 continue
             delta = choice.get("delta") or {}
+            thought = delta.get("reasoning_content") or delta.get("reasoning")
+            if thought and not self.out.send(self.out.encoder.reasoning(thought)):
+                return False
             if delta.get("content"):
                 self.text.append(delta["content"])
-                if not self.out.text(delta["content"]):
+                if not self.out.send(self.out.encoder.text(delta["content"])):
                     return False
             for frag in delta.get("tool_calls") or []:
                 if not self._fragment(frag):
@@ -180,14 +174,14 @@ class _Turn:
         call["args"].append(fn.get("arguments") or "")
         if call["name"] is None or call["name"] in self.injected:
             return True
+        encoder = self.out.encoder
         if call["client_index"] is None:  # first sight of a client tool: send what we have
             call["client_index"] = self._client_count
             self._client_count += 1
-            return self.out.delta({"tool_calls": [{
-                "index": call["client_index"], "id": call["id"], "type": "function",
-                "function": {"name": call["name"], "arguments": "".join(call["args"])}}]})
-        return self.out.delta({"tool_calls": [{"index": call["client_index"],
-                                               "function": {"arguments": fn.get("arguments") or ""}}]})
+            return self.out.send(encoder.tool_call(call["client_index"], call["id"], call["name"],
+                                                   "".join(call["args"])))
+        return self.out.send(encoder.tool_call(call["client_index"], None, None,
+                                               fn.get("arguments") or ""))
 
     def calls(self):
         return [{"id": c["id"] or "call_" + uuid.uuid4().hex[:24], "type": "function",

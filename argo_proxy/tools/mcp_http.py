@@ -5,30 +5,31 @@ POST as JSON or as an SSE stream that may carry server requests and notification
 The optional GET stream is never opened (a tools client needs nothing from it).
 Legacy HTTP+SSE: one long GET stream carries every server message; client messages are POSTed
 to the endpoint the stream names first. Protocol facts: shared/spec/tools-and-mcp.md 3.4-3.5.
+
+All HTTP goes through the proxy's one pooled client (upstream.Upstream, retries=0): each read
+waits at most what is left of the call's deadline, and close() cancels every exchange in
+flight so that reads blocked on busy connections wake up.
 """
 
 from __future__ import annotations
 
 import http.client
 import json
-import socket
+import ssl
 import threading
 import time
 from urllib.parse import urljoin, urlsplit
 
-from .. import __version__
+from ..errors import ProxyError
 from ..sse import EventSplitter, event_data
-from ..upstream import _proxy_for, make_ssl_context
-from .mcp import HANDSHAKE_TIMEOUT, BaseClient, MCPError, _TimedOut
+from ..upstream import NO_TIMEOUT, Cancel, Upstream, describe_error
+from .mcp_base import HANDSHAKE_TIMEOUT, BaseClient, MCPError, TimedOut
 
-CONNECT_TIMEOUT = 10.0
 ONEWAY_TIMEOUT = 10.0      # notifications, replies to server requests, DELETE
 DRAIN_GRACE = 1.0          # how long an SSE reply may take to end after its response arrived
 FALLBACK_STATUSES = (400, 404, 405)
-MAX_IDLE = 4
 READ_SIZE = 65536
-_STALE = (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError,
-          ConnectionAbortedError)
+JOIN_GRACE = 2.0           # how long close() waits for the legacy stream's reader thread
 
 
 class _SessionExpired(Exception):
@@ -44,20 +45,26 @@ class _NotStreamable(Exception):
 
 
 class HttpClient(BaseClient):
-    """An MCP server at a URL: Streamable HTTP, or legacy HTTP+SSE when that is all it speaks."""
+    """An MCP server at a URL: Streamable HTTP, or legacy HTTP+SSE when that is all it speaks.
 
-    def __init__(self, name: str, spec: dict, log=None):
+    client: the shared upstream.Upstream (None: make one, closed with this client)."""
+
+    def __init__(self, name: str, spec: dict, log=None, client=None):
         super().__init__(name, log)
         self.url = str(spec["url"])
         parts = urlsplit(self.url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise ValueError("MCP server %r: url %r must start with http:// or https://" % (name, self.url))
         self._headers = {str(k): str(v) for k, v in (spec.get("headers") or {}).items()}
-        self._pool = _Pool(self.url)
+        self._http = client if client is not None else Upstream()
+        self._owns_http = client is None
         self._session_id = None
         self._session_gen = 0      # bumps per new session; lets one thread renew for all
         self._mode = None          # "streamable" or "legacy" once a handshake worked
         self._legacy = None
+        self._inflight = set()     # the Cancel of every exchange in flight
+        self._inflight_lock = threading.Lock()
+        self._aborted = False      # closed: exchanges are cancelled as they start
 
     # ---- BaseClient hooks -----------------------------------------------------------------
 
@@ -68,7 +75,7 @@ class HttpClient(BaseClient):
 
     def _transport_open(self):
         if self._mode == "legacy":   # known from an earlier handshake: skip the probe
-            self._legacy = _LegacyChannel(self, time.monotonic() + HANDSHAKE_TIMEOUT)
+            self._legacy = _LegacyChannel(self, time.monotonic() + HANDSHAKE_TIMEOUT, self._gen)
 
     def _handshake(self):
         if self._mode is not None:
@@ -84,7 +91,7 @@ class HttpClient(BaseClient):
     def _fallback_handshake(self, first):
         self.log.debug("MCP server %r: POST initialize got %s; trying legacy HTTP+SSE", self.name, first)
         try:
-            self._legacy = _LegacyChannel(self, time.monotonic() + HANDSHAKE_TIMEOUT)
+            self._legacy = _LegacyChannel(self, time.monotonic() + HANDSHAKE_TIMEOUT, self._gen)
         except MCPError as second:
             raise MCPError("MCP server %r at %s speaks neither MCP HTTP transport: Streamable HTTP "
                            "(POST initialize) got %s; legacy HTTP+SSE failed too: %s"
@@ -135,7 +142,7 @@ class HttpClient(BaseClient):
                 self._legacy.post(msg, deadline)
             else:
                 self._post(msg, deadline, origin=None)
-        except _TimedOut:
+        except TimedOut:
             raise MCPError("MCP server %r at %s: POST timed out after %g s"
                            % (self.name, self.url, ONEWAY_TIMEOUT)) from None
         except _SessionExpired:
@@ -146,17 +153,69 @@ class HttpClient(BaseClient):
         if self._legacy is not None:
             self._legacy.close()
             self._legacy = None
-        self._pool.close_idle()
+
+    def _transport_abort(self):
+        self._cancel_inflight(final=False)
 
     def _transport_close(self):
         self._transport_teardown()
-        self._pool.close()   # also breaks reads still blocked on busy connections
+        self._cancel_inflight(final=True)
+        if self._owns_http:
+            self._http.close()
 
     # ---- HTTP plumbing ---------------------------------------------------------------------
 
+    def _exchange(self, method, url, body, headers, deadline, on_reply):
+        """One HTTP request through the shared client; on_reply(reply) reads the answer.
+        A reply left unread (an error, a lingering stream) is closed, never pooled."""
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise TimedOut()
+        cancel = self._track(Cancel())
+        try:
+            reply = self._http.request(method, url, body=body, headers=headers, retries=0,
+                                       read_timeout=left, cancel=cancel)
+            try:
+                return on_reply(reply)
+            finally:
+                reply.close()   # a no-op once the body was read to its end
+        except ProxyError as err:
+            raise self._failure(method, url, err, cancel) from None
+        finally:
+            self._untrack(cancel)
+
+    def _failure(self, method, url, err, cancel):
+        """What a ProxyError from the HTTP client means here: TimedOut, or an MCPError naming the URL."""
+        if cancel.cancelled:
+            return MCPError("MCP server %r: the client was closed" % self.name)
+        if err.code == "upstream_timeout":
+            return TimedOut()
+        if err.status == 503:
+            return MCPError("MCP server %r: cannot connect to %s: %s" % (self.name, url, _cause(err)))
+        return MCPError("MCP server %r: %s %s failed: %s" % (self.name, method, url, _cause(err)))
+
+    def _track(self, cancel):
+        with self._inflight_lock:
+            self._inflight.add(cancel)
+            aborted = self._aborted
+        if aborted:
+            cancel.cancel()
+        return cancel
+
+    def _untrack(self, cancel):
+        with self._inflight_lock:
+            self._inflight.discard(cancel)
+
+    def _cancel_inflight(self, final):
+        """Cancel every exchange in flight (final: and every later one)."""
+        with self._inflight_lock:
+            self._aborted = self._aborted or final
+            busy = list(self._inflight)
+        for cancel in busy:
+            cancel.cancel()
+
     def _headers_for(self, msg):
-        headers = {"User-Agent": "argo-proxy/" + __version__}
-        headers.update(self._headers)
+        headers = dict(self._headers)
         headers["Content-Type"] = "application/json"
         headers["Accept"] = "application/json, text/event-stream"
         if self._session_id and msg.get("method") != "initialize":
@@ -165,65 +224,31 @@ class HttpClient(BaseClient):
             headers["MCP-Protocol-Version"] = self.protocol_version
         return headers
 
-    def _exchange(self, method, url, body, headers, deadline, on_response):
-        """One HTTP request on a pooled connection; on_response(resp, sock) -> fully read?"""
-        for attempt in (0, 1):
-            conn, reused = self._acquire(url, deadline)
-            reusable = False
-            try:
-                sock = conn.sock
-                sock.settimeout(max(0.001, deadline - time.monotonic()))
-                conn.request(method, self._pool.target(url), body, headers)
-                resp = conn.getresponse()
-                reusable = on_response(resp, sock)
-                return
-            except socket.timeout:
-                raise _TimedOut() from None
-            except _STALE as exc:
-                if reused and attempt == 0:
-                    self._pool.close_idle()   # the server dropped idle kept-alive connections: go fresh
-                    continue
-                raise self._failure(method, url, exc) from None
-            except (OSError, http.client.HTTPException) as exc:
-                raise self._failure(method, url, exc) from None
-            finally:
-                self._pool.release(conn, reusable)
-
-    def _acquire(self, url, deadline):
-        timeout = max(0.001, min(CONNECT_TIMEOUT, deadline - time.monotonic()))
-        try:
-            return self._pool.acquire(timeout)
-        except (OSError, http.client.HTTPException) as exc:
-            raise MCPError("MCP server %r: cannot connect to %s: %s" % (self.name, url, _reason(exc))) from None
-
-    def _failure(self, method, url, exc):
-        return MCPError("MCP server %r: %s %s failed: %s" % (self.name, method, url, _reason(exc)))
-
     def _post(self, msg, deadline, origin):
         body = json.dumps(msg, separators=(",", ":")).encode("ascii")
         headers = self._headers_for(msg)
         sent_session = "Mcp-Session-Id" in headers
 
-        def on_response(resp, sock):
-            return self._read_reply(resp, sock, msg, sent_session, deadline, origin)
-        self._exchange("POST", self.url, body, headers, deadline, on_response)
+        def on_reply(reply):
+            self._read_reply(reply, msg, sent_session, deadline, origin)
+        self._exchange("POST", self.url, body, headers, deadline, on_reply)
 
-    def _read_reply(self, resp, sock, msg, sent_session, deadline, origin):
-        status = resp.status
-        if msg.get("method") == "initialize" and resp.getheader("Mcp-Session-Id"):
-            self._session_id = resp.getheader("Mcp-Session-Id")
-        if status == 404 and sent_session:
-            resp.read()
+    def _read_reply(self, reply, msg, sent_session, deadline, origin):
+        initialize = msg.get("method") == "initialize"
+        if initialize and reply.header("Mcp-Session-Id"):
+            self._session_id = reply.header("Mcp-Session-Id")
+        if reply.status == 404 and sent_session:
+            _read_all(reply, deadline)
             raise _SessionExpired()
-        if not 200 <= status < 300:
-            body = resp.read()
-            if msg.get("method") == "initialize" and self._mode is None and status in FALLBACK_STATUSES:
-                raise _NotStreamable(status, _snippet(body))
-            raise self._status_error("POST", status, body)
-        ctype = (resp.getheader("Content-Type") or "").split(";")[0].strip().lower()
-        if ctype == "text/event-stream":
-            return self._read_sse_reply(resp, sock, deadline, origin)
-        body = resp.read()
+        if not 200 <= reply.status < 300:
+            body = _read_all(reply, deadline)
+            if initialize and self._mode is None and reply.status in FALLBACK_STATUSES:
+                raise _NotStreamable(reply.status, _snippet(body))
+            raise self._status_error("POST", reply.status, body)
+        if _content_type(reply) == "text/event-stream":
+            self._read_sse_reply(reply, deadline, origin)
+            return
+        body = _read_all(reply, deadline)
         if body.strip():
             try:
                 data = json.loads(body.decode("utf-8"))
@@ -231,11 +256,12 @@ class HttpClient(BaseClient):
                 raise MCPError("MCP server %r at %s answered with a body that is not JSON: %s"
                                % (self.name, self.url, _snippet(body))) from None
             self._dispatch(data, origin)
-        return resp.isclosed()
 
-    def _read_sse_reply(self, resp, sock, deadline, origin):
-        """Handle every event of a reply stream; give the stream a moment to end after the reply."""
+    def _read_sse_reply(self, reply, deadline, origin):
+        """Handle every event of a reply stream; give the stream a moment to end after the reply.
+        One that lingers (or breaks) past that is dropped: _exchange closes it, unpooled."""
         splitter = EventSplitter()
+        chunks = reply.iter_raw(READ_SIZE)
         with self._plock:
             waiter = self._pending.get(origin) if origin is not None else None
         grace_end = None
@@ -245,15 +271,15 @@ class HttpClient(BaseClient):
             left = (grace_end or deadline) - time.monotonic()
             try:
                 if left <= 0:
-                    raise socket.timeout()
-                sock.settimeout(left)
-                chunk = resp.read1(READ_SIZE)
-            except socket.timeout:
+                    raise TimedOut()
+                reply.set_timeout(left)
+                chunk = next(chunks, b"")
+            except (TimedOut, ProxyError):
                 if grace_end is not None:
-                    return False   # got the reply; the stream lingers, so don't reuse the connection
+                    return   # the JSON-RPC reply is in; the rest of the stream does not matter
                 raise
             if not chunk:
-                return True
+                return
             for raw in splitter.feed(chunk):
                 self._dispatch_event(event_data(raw), origin)
 
@@ -276,75 +302,81 @@ class HttpClient(BaseClient):
         return MCPError("MCP server %r: %s %s answered HTTP %d: %s" % (self.name, method, self.url, status, text),
                         code=code)
 
+    def _event_stream_lost(self, gen, reason):
+        """The legacy GET stream ended or broke: fail the calls of that connection."""
+        self.log.warning("MCP server %r: %s (%s)", self.name, reason, self.url)
+        self._fail_pending(gen, MCPError("MCP server %r: %s (%s)" % (self.name, reason, self.url)))
+
     def _delete_session(self):
         """End the session politely; servers may answer 405, and any failure is ignored."""
         sid, self._session_id = self._session_id, None
         if not sid or self._mode == "legacy":
             return
-        headers = {"User-Agent": "argo-proxy/" + __version__}
-        headers.update(self._headers)
+        headers = dict(self._headers)
         headers["Mcp-Session-Id"] = sid
         if self.protocol_version:
             headers["MCP-Protocol-Version"] = self.protocol_version
-
-        def on_response(resp, sock):
-            resp.read()
-            return resp.isclosed()
+        deadline = time.monotonic() + ONEWAY_TIMEOUT
         try:
-            self._exchange("DELETE", self.url, None, headers, time.monotonic() + ONEWAY_TIMEOUT, on_response)
-        except (MCPError, _TimedOut) as exc:
+            self._exchange("DELETE", self.url, None, headers, deadline, lambda reply: _read_all(reply, deadline))
+        except (MCPError, TimedOut) as exc:
             self.log.debug("MCP server %r: DELETE of the session failed: %s", self.name, exc)
 
 
 class _LegacyChannel:
-    """Legacy HTTP+SSE: a GET stream read by its own thread, and POSTs to the endpoint it named."""
+    """Legacy HTTP+SSE: a GET stream read by its own thread, and POSTs to the endpoint it named.
 
-    def __init__(self, client, deadline):
+    The stream has no read timeout once set up (calls have their own deadlines); close()
+    cancels it, which shuts its socket down and so wakes the reader."""
+
+    def __init__(self, client, deadline, gen):
         self._client = client
         self._closing = False
+        self._cancel = Cancel()
         self._splitter = EventSplitter()
-        self._conn, self._sock, self._resp = self._open_stream(deadline)
+        self._reply = self._thread = None
+        client._track(self._cancel)   # the client closing meanwhile cancels the set-up too
         try:
+            self._reply = self._open_stream(deadline)
+            self._chunks = self._reply.iter_raw(READ_SIZE)
             self.endpoint = self._await_endpoint(deadline)
         except BaseException:
             self.close()
             raise
-        self._thread = threading.Thread(target=self._read, args=(client._gen,), daemon=True,
+        finally:
+            client._untrack(self._cancel)
+        self._thread = threading.Thread(target=self._read, args=(gen,), daemon=True,
                                         name="mcp-%s-sse" % client.name)
         self._thread.start()
 
     def _open_stream(self, deadline):
         c = self._client
-        headers = {"User-Agent": "argo-proxy/" + __version__}
-        headers.update(c._headers)
+        headers = dict(c._headers)
         headers["Accept"] = "text/event-stream"
         try:
-            conn = c._pool.new_connection(max(0.001, min(CONNECT_TIMEOUT, deadline - time.monotonic())))
-            sock = conn.sock   # kept: http.client drops conn.sock when the response is close-delimited
-            sock.settimeout(max(0.001, deadline - time.monotonic()))
-            conn.request("GET", c._pool.target(c.url), headers=headers)
-            resp = conn.getresponse()
-        except (OSError, http.client.HTTPException) as exc:
-            raise MCPError("MCP server %r: GET %s failed: %s" % (c.name, c.url, _reason(exc))) from None
-        ctype = (resp.getheader("Content-Type") or "").split(";")[0].strip().lower()
-        if resp.status != 200 or ctype != "text/event-stream":
-            conn.close()
+            reply = c._http.request("GET", c.url, headers=headers, retries=0, cancel=self._cancel,
+                                    read_timeout=max(0.001, deadline - time.monotonic()))
+        except ProxyError as err:
+            raise self._setup_error("GET %s failed" % c.url, err) from None
+        ctype = _content_type(reply)
+        if reply.status != 200 or ctype != "text/event-stream":
+            reply.close()
             raise MCPError("MCP server %r: GET %s answered HTTP %d (%s), not an event stream"
-                           % (c.name, c.url, resp.status, ctype or "no content type"))
-        return conn, sock, resp
+                           % (c.name, c.url, reply.status, ctype or "no content type"))
+        return reply
 
     def _await_endpoint(self, deadline):
         c = self._client
         endpoint = None
         while endpoint is None:
             left = deadline - time.monotonic()
+            if left <= 0:
+                raise MCPError("MCP server %r: no endpoint event on %s: timed out" % (c.name, c.url))
+            self._reply.set_timeout(left)
             try:
-                if left <= 0:
-                    raise socket.timeout()
-                self._sock.settimeout(left)
-                chunk = self._resp.read1(READ_SIZE)
-            except (OSError, http.client.HTTPException) as exc:
-                raise MCPError("MCP server %r: no endpoint event on %s: %s" % (c.name, c.url, _reason(exc))) from None
+                chunk = next(self._chunks, b"")
+            except ProxyError as err:
+                raise self._setup_error("no endpoint event on %s" % c.url, err) from None
             if not chunk:
                 raise MCPError("MCP server %r: the event stream %s ended before naming its endpoint"
                                % (c.name, c.url))
@@ -355,6 +387,13 @@ class _LegacyChannel:
                 else:
                     c._dispatch_event(data, None)
         return endpoint
+
+    def _setup_error(self, what, err):
+        c = self._client
+        if self._cancel.cancelled:
+            return MCPError("MCP server %r: the client was closed" % c.name)
+        reason = "timed out" if err.code == "upstream_timeout" else _cause(err)
+        return MCPError("MCP server %r: %s: %s" % (c.name, what, reason))
 
     def _check_endpoint(self, endpoint):
         """Only follow an endpoint on the same origin: our auth headers go there."""
@@ -368,130 +407,62 @@ class _LegacyChannel:
         c = self._client
         reason = "the event stream ended"
         try:
-            self._sock.settimeout(None)   # a quiet stream is fine: calls have their own deadlines
-            while True:
-                chunk = self._resp.read1(READ_SIZE)
-                if not chunk:
-                    break
+            self._reply.set_timeout(NO_TIMEOUT)   # a quiet stream is fine: calls have their own deadlines
+            for chunk in self._chunks:
                 for raw in self._splitter.feed(chunk):
                     if _event_name(raw) == "message":
                         c._dispatch_event(event_data(raw), None)
-        except (OSError, ValueError, http.client.HTTPException) as exc:
-            reason = "reading the event stream failed: %s" % _reason(exc)
+        except ProxyError as err:
+            reason = "reading the event stream failed: %s" % _cause(err)
         if not self._closing:
-            c.log.warning("MCP server %r: %s (%s)", c.name, reason, c.url)
-            c._fail_pending(gen, MCPError("MCP server %r: %s (%s)" % (c.name, reason, c.url)))
+            c._event_stream_lost(gen, reason)
 
     def alive(self):
-        return not self._closing and self._thread.is_alive()
+        return not self._closing and self._thread is not None and self._thread.is_alive()
 
     def post(self, msg, deadline):
         c = self._client
         body = json.dumps(msg, separators=(",", ":")).encode("ascii")
-        headers = {"User-Agent": "argo-proxy/" + __version__}
-        headers.update(c._headers)
+        headers = dict(c._headers)
         headers["Content-Type"] = "application/json"
 
-        def on_response(resp, sock):
-            data = resp.read()
-            if not 200 <= resp.status < 300:
-                raise c._status_error("POST", resp.status, data)
-            return resp.isclosed()
-        c._exchange("POST", self.endpoint, body, headers, deadline, on_response)
+        def on_reply(reply):
+            data = _read_all(reply, deadline)
+            if not 200 <= reply.status < 300:
+                raise c._status_error("POST", reply.status, data)
+        c._exchange("POST", self.endpoint, body, headers, deadline, on_reply)
 
     def close(self):
         self._closing = True
-        try:
-            self._sock.shutdown(socket.SHUT_RDWR)   # wakes the reader blocked in read1
-        except OSError:
-            pass
-        thread = getattr(self, "_thread", None)
+        self._cancel.cancel()   # shuts the stream's socket down: wakes the reader blocked on it
+        thread = self._thread
         if thread is not None and thread is not threading.current_thread():
-            thread.join(2.0)
-        self._resp.close()
-        self._conn.close()
+            thread.join(JOIN_GRACE)
+        if self._reply is not None:
+            self._reply.close()
 
 
-class _Pool:
-    """A few kept-alive connections to one origin (never through a proxy for loopback)."""
+def _read_all(reply, deadline) -> bytes:
+    """The whole body, read within what is left of the deadline."""
+    left = deadline - time.monotonic()
+    if left <= 0:
+        raise TimedOut()
+    reply.set_timeout(left)
+    return reply.read()
 
-    def __init__(self, url):
-        parts = urlsplit(url)
-        self.scheme = parts.scheme
-        self.host = parts.hostname
-        self.port = parts.port or (443 if parts.scheme == "https" else 80)
-        self.proxy = _proxy_for(self.scheme, self.host)
-        self._lock = threading.Lock()
-        self._idle = []
-        self._busy = {}
-        self._closed = False
-        self._ssl = None
 
-    def target(self, url):
-        parts = urlsplit(url)
-        if self.proxy and self.scheme == "http":
-            return url   # a plain-HTTP proxy wants the absolute URL
-        return (parts.path or "/") + ("?" + parts.query if parts.query else "")
+def _content_type(reply) -> str:
+    return (reply.header("Content-Type") or "").split(";")[0].strip().lower()
 
-    def new_connection(self, timeout):
-        if self.scheme == "https" and self._ssl is None:
-            self._ssl = make_ssl_context()
-        if self.proxy:
-            p = urlsplit(self.proxy)
-            if self.scheme == "https":
-                conn = http.client.HTTPSConnection(p.hostname, p.port or 8080, timeout=timeout, context=self._ssl)
-                conn.set_tunnel(self.host, self.port)
-            else:
-                conn = http.client.HTTPConnection(p.hostname, p.port or 8080, timeout=timeout)
-        elif self.scheme == "https":
-            conn = http.client.HTTPSConnection(self.host, self.port, timeout=timeout, context=self._ssl)
-        else:
-            conn = http.client.HTTPConnection(self.host, self.port, timeout=timeout)
-        try:
-            conn.connect()
-        except BaseException:
-            conn.close()
-            raise
-        return conn
 
-    def acquire(self, timeout):
-        """(connection, reused?) marked busy until release()."""
-        with self._lock:
-            while self._idle:
-                conn = self._idle.pop()
-                if conn.sock is not None:
-                    self._busy[conn] = conn.sock
-                    return conn, True
-                conn.close()
-        conn = self.new_connection(timeout)
-        with self._lock:
-            self._busy[conn] = conn.sock
-        return conn, False
-
-    def release(self, conn, reusable):
-        with self._lock:
-            self._busy.pop(conn, None)
-            if reusable and conn.sock is not None and not self._closed and len(self._idle) < MAX_IDLE:
-                self._idle.append(conn)
-                return
-        conn.close()
-
-    def close_idle(self):
-        with self._lock:
-            idle, self._idle = self._idle, []
-        for conn in idle:
-            conn.close()
-
-    def close(self):
-        with self._lock:
-            self._closed = True
-            busy = list(self._busy.values())
-        self.close_idle()
-        for sock in busy:
-            try:
-                sock.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
+def _cause(err) -> str:
+    """Why an HTTP exchange failed, in a few words: the socket or HTTP error under the
+    ProxyError (whose message speaks of Argo), else the message itself."""
+    cause = err.__cause__ or err.__context__
+    if isinstance(cause, (OSError, http.client.HTTPException)) and not isinstance(
+            cause, ssl.SSLCertVerificationError):   # that message says how to fix it: keep it
+        return describe_error(cause)
+    return err.message
 
 
 def _event_name(raw: bytes) -> str:
@@ -505,12 +476,3 @@ def _event_name(raw: bytes) -> str:
 def _snippet(body: bytes) -> str:
     text = body[:300].decode("utf-8", "replace").strip()
     return text or "(empty body)"
-
-
-def _reason(exc) -> str:
-    text = str(exc) or type(exc).__name__
-    if isinstance(exc, socket.gaierror):
-        text = "host name not found (%s)" % text
-    elif isinstance(exc, socket.timeout):
-        text = "timed out"
-    return text

@@ -11,6 +11,7 @@ from array import array
 import pytest
 
 from argo_proxy.convert import legacy
+from argo_proxy.convert.quirks import traits
 from argo_proxy.errors import ProxyError
 
 TOOLS = [{"type": "function", "function": {
@@ -31,7 +32,7 @@ def chat(**extra):
 
 def test_plain_chat_keeps_fields_and_drops_stream_options():
     body = chat(stream=True, stream_options={"include_usage": True}, n=1)
-    argo, mode = legacy.chat_request(body, "openai", False)
+    argo, mode = legacy.chat_request(body, traits("openai"), False)
     assert mode == "none"
     assert argo == {"model": "gpt4o", "user": "jdoe", "messages": body["messages"],
                     "temperature": 0.2, "max_tokens": 50, "stream": True, "n": 1}
@@ -40,17 +41,17 @@ def test_plain_chat_keeps_fields_and_drops_stream_options():
 
 def test_prompt_and_system_lists():
     argo, _ = legacy.chat_request({"model": "gpt4o", "user": "u", "prompt": ["a", "b", "a"],
-                                   "system": ["s1", "s1", "s2"]}, "openai", False)
+                                   "system": ["s1", "s1", "s2"]}, traits("openai"), False)
     assert argo["prompt"] == ["a\n\nb\n\na"]
     assert argo["system"] == "s1\n\ns2"
     argo, _ = legacy.chat_request({"model": "gpt4o", "user": "u", "prompt": "one"},
-                                  "openai", False)
+                                  traits("openai"), False)
     assert argo["prompt"] == ["one"]
 
 
 def test_empty_tools_forwarded_untouched():
     argo, mode = legacy.chat_request(chat(tools=[], tool_choice="auto",
-                                          parallel_tool_calls=False), "anthropic", False)
+                                          parallel_tool_calls=False), traits("anthropic"), False)
     assert mode == "none"
     assert argo["tools"] == [] and argo["tool_choice"] == "auto"
     assert argo["parallel_tool_calls"] is False
@@ -58,7 +59,7 @@ def test_empty_tools_forwarded_untouched():
 
 @pytest.mark.parametrize("family", ["openai", "anthropic", "google"])
 def test_native_tools_per_family(family):
-    argo, mode = legacy.chat_request(chat(tools=TOOLS, parallel_tool_calls=True), family, False)
+    argo, mode = legacy.chat_request(chat(tools=TOOLS, parallel_tool_calls=True), traits(family), False)
     assert mode == "native"
     assert "parallel_tool_calls" not in argo
     tool = argo["tools"][0]
@@ -72,7 +73,7 @@ def test_native_tools_per_family(family):
 
 @pytest.mark.parametrize("family,prompting", [("unknown", False), ("anthropic", True)])
 def test_prompting_for_unknown_family_or_flag(family, prompting):
-    argo, mode = legacy.chat_request(chat(tools=TOOLS, tool_choice="required"), family, prompting)
+    argo, mode = legacy.chat_request(chat(tools=TOOLS, tool_choice="required"), traits(family), prompting)
     assert mode == "prompt"
     assert "tools" not in argo and "tool_choice" not in argo
     assert argo["messages"][0]["role"] == "system"
@@ -311,9 +312,9 @@ def test_tool_history_without_tools_is_text_for_claude_and_gemini():
                {"role": "tool", "tool_call_id": "c1", "content": "3"},
                {"role": "user", "content": "thanks"}]
     for family in ("anthropic", "google"):
-        argo, mode = legacy.chat_request({"model": "m", "messages": history}, family, False)
+        argo, mode = legacy.chat_request({"model": "m", "messages": history}, traits(family), False)
         assert mode == "none"
         assert all(m["role"] in ("user", "assistant") and "tool_calls" not in m for m in argo["messages"])
         assert "Result of add" in json.dumps(argo["messages"])
-    argo, _ = legacy.chat_request({"model": "m", "messages": history}, "openai", False)
+    argo, _ = legacy.chat_request({"model": "m", "messages": history}, traits("openai"), False)
     assert argo["messages"][2]["role"] == "tool"  # OpenAI accepts its own history as is

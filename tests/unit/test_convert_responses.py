@@ -161,9 +161,33 @@ def test_response_object_with_tool_calls():
 
 # --- streaming events ---------------------------------------------------------------
 
+def parse(raw):
+    """(event type, data) pairs of encoder output."""
+    out = []
+    for block in raw.decode("utf-8").split("\n\n"):
+        if block:
+            head, data = block.split("\n", 1)
+            out.append((head[len("event: "):], json.loads(data[len("data: "):])))
+    return out
+
+
+def tool_call(ev, call, pieces=1):
+    """A complete OpenAI call given to the encoder as fragments (first carries id and name)."""
+    args = call["function"]["arguments"]
+    step = max(1, -(-len(args) // pieces))
+    out = ev.tool_call(0, call["id"], call["function"]["name"], args[:step])
+    for i in range(step, len(args), step):
+        out += ev.tool_call(0, None, None, args[i:i + step])
+    return out
+
+
+def finish(ev, ptoks, ctoks):
+    return ev.finish("stop") + ev.usage({"prompt_tokens": ptoks, "completion_tokens": ctoks}) + ev.end()
+
+
 def test_event_sequence_text_only():
-    ev = responses.ResponseEvents("gpt4o", REQUEST, id="resp_1", created=7)
-    events = ev.start() + ev.text("Hel") + ev.text("") + ev.text("lo") + ev.finish(3, 2)
+    ev = responses.ResponsesEncoder("gpt4o", REQUEST, id="resp_1", created=7)
+    events = parse(ev.start() + ev.text("Hel") + ev.text("") + ev.text("lo") + finish(ev, 3, 2))
     types = [t for t, _ in events]
     assert types == [
         "response.created", "response.in_progress", "response.output_item.added",
@@ -184,8 +208,8 @@ def test_event_sequence_text_only():
 
 
 def test_event_sequence_with_text_then_tool_call():
-    ev = responses.ResponseEvents("gpt4o", {"input": "x"})
-    events = ev.start() + ev.text("Checking.") + ev.tool_call(CALL) + ev.finish(1, 1)
+    ev = responses.ResponsesEncoder("gpt4o", {"input": "x"})
+    events = parse(ev.start() + ev.text("Checking.") + tool_call(ev, CALL) + finish(ev, 1, 1))
     types = [t for t, _ in events]
     assert types == [
         "response.created", "response.in_progress",
@@ -207,13 +231,22 @@ def test_event_sequence_with_text_then_tool_call():
 
 
 def test_event_sequence_tool_call_only():
-    ev = responses.ResponseEvents("m", {})
-    events = ev.start() + ev.tool_call(CALL) + ev.finish(0, 0)
+    ev = responses.ResponsesEncoder("m", {})
+    events = parse(ev.start() + tool_call(ev, CALL) + finish(ev, 0, 0))
     assert [t for t, _ in events][2:] == [
         "response.output_item.added", "response.function_call_arguments.delta",
         "response.function_call_arguments.done", "response.output_item.done",
         "response.completed"]
     assert events[-1][1]["response"]["output"][0]["type"] == "function_call"
+
+
+def test_fragmented_arguments_are_joined():
+    ev = responses.ResponsesEncoder("m", {})
+    events = parse(ev.start() + tool_call(ev, CALL, pieces=3) + finish(ev, 0, 0))
+    deltas = [d["delta"] for t, d in events if t == "response.function_call_arguments.delta"]
+    assert len(deltas) == 3 and "".join(deltas) == CALL["function"]["arguments"]
+    done = [d for t, d in events if t == "response.function_call_arguments.done"][0]
+    assert done["arguments"] == CALL["function"]["arguments"]
 
 
 def test_encode():

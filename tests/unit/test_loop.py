@@ -1,9 +1,14 @@
 """The tool loop with a scripted model and a recording tool set (no sockets)."""
 
+import io
 import json
 
+from argo_proxy.clientstream import ClientStream
+from argo_proxy.convert.encoders import ChatEncoder
+from argo_proxy.hub import Call
 from argo_proxy.sse import DONE
 from argo_proxy.tools.loop import Loop, inject
+from tests.inproc import Headers, Result
 
 ADD = {"type": "function", "function": {"name": "add", "description": "", "parameters": {}}}
 MINE = {"type": "function", "function": {"name": "mine", "description": "", "parameters": {}}}
@@ -32,7 +37,7 @@ class Model:
         self.turns = list(turns)
         self.seen = []
 
-    def complete(self, body):
+    def complete(self, call, body):
         self.seen.append(body["messages"])
         content, calls = self.turns.pop(0)
         return {"id": "x", "object": "chat.completion", "model": "m",
@@ -41,7 +46,7 @@ class Model:
                              "finish_reason": "tool_calls" if calls else "stop"}],
                 "usage": {"prompt_tokens": 10, "completion_tokens": 2, "total_tokens": 12}}
 
-    def stream(self, body):
+    def stream(self, call, body):
         self.seen.append(body["messages"])
         content, calls = self.turns.pop(0)
         chunks = [{"id": "up", "choices": [{"index": 0, "delta": {"role": "assistant"}}]}]
@@ -60,30 +65,31 @@ class Model:
         return iter(chunks)
 
 
-class Sink:
-    def __init__(self):
-        self.events = []
+class Req:
+    headers = Headers()
 
-    def write(self, data):
-        self.events.append(data)
-        return True
+    def header(self, name, default=None):
+        return default
 
 
-class Res:
-    def __init__(self):
-        self.sink = Sink()
+def make_call(include_usage=True):
+    return Call(Req(), ClientStream(io.BytesIO()), "m", "openai", "tester", True, include_usage)
 
-    def ensure_stream(self):
-        return self.sink
+
+CALL = make_call()
 
 
 def run_stream(turns, body=None, max_rounds=10, include_usage=True):
-    tools, model, res = Tools(), Model(turns), Res()
+    tools, model, call = Tools(), Model(turns), make_call(include_usage)
     body = body or {"model": "m", "messages": [{"role": "user", "content": "hi"}]}
     injected = inject(body, tools)
-    Loop(tools, max_rounds, 5, 1000).stream(model, body, injected, res, include_usage)
-    chunks = [json.loads(e[6:]) for e in res.sink.events if e != DONE]
-    return chunks, res.sink.events, tools, model
+    Loop(tools, max_rounds, 5, 1000).stream(model, call, body, injected, ChatEncoder("m", include_usage))
+    call.out.close()
+    result = Result(call.out._wfile.getvalue())
+    events = [e for e in result.body.split(b"\n\n") if e]
+    events = [e + b"\n\n" for e in events]
+    chunks = [json.loads(e[6:]) for e in events if e != DONE]
+    return chunks, events, tools, model
 
 
 def test_inject_merges_and_client_wins():
@@ -98,7 +104,7 @@ def test_complete_runs_rounds_until_text():
     tools, model = Tools(), Model([(None, [call("a", "add"), call("b", "add")]), ("", [call("c", "add")]),
                                    ("It is 5.", None)])
     body = {"model": "m", "messages": [{"role": "user", "content": "hi"}]}
-    reply = Loop(tools, 10, 5, 1000).complete(model, body, inject(body, tools))
+    reply = Loop(tools, 10, 5, 1000).complete(model, CALL, body, inject(body, tools))
     assert reply["choices"][0]["message"]["content"] == "It is 5."
     assert tools.batches == [["add", "add"], ["add"]]
     last = model.seen[-1]
@@ -110,20 +116,20 @@ def test_complete_runs_rounds_until_text():
 
 def test_decided_by_tool_calls_not_finish_reason():
     class StopModel(Model):
-        def complete(self, body):
-            reply = super().complete(body)
+        def complete(self, call, body):
+            reply = super().complete(call, body)
             reply["choices"][0]["finish_reason"] = "stop"  # some backends say stop with calls
             return reply
     tools, model = Tools(), StopModel([(None, [call("a", "add")]), ("done", None)])
     body = {"model": "m", "messages": []}
-    reply = Loop(tools, 10, 5, 1000).complete(model, body, inject(body, tools))
+    reply = Loop(tools, 10, 5, 1000).complete(model, CALL, body, inject(body, tools))
     assert reply["choices"][0]["message"]["content"] == "done" and tools.batches == [["add"]]
 
 
 def test_cap_reached_removes_calls_and_says_so():
     tools, model = Tools(), Model([("thinking", [call(str(i), "add")]) for i in range(3)])
     body = {"model": "m", "messages": []}
-    reply = Loop(tools, 2, 5, 1000).complete(model, body, inject(body, tools))
+    reply = Loop(tools, 2, 5, 1000).complete(model, CALL, body, inject(body, tools))
     msg = reply["choices"][0]["message"]
     assert msg["tool_calls"] is None and reply["choices"][0]["finish_reason"] == "stop"
     assert "max_tool_iterations" in msg["content"] and msg["content"].startswith("thinking")
@@ -133,7 +139,7 @@ def test_cap_reached_removes_calls_and_says_so():
 def test_client_tool_call_ends_loop():
     tools, model = Tools(), Model([(None, [call("a", "mine")])])
     body = {"model": "m", "messages": [], "tools": [MINE]}
-    reply = Loop(tools, 10, 5, 1000).complete(model, body, inject(body, tools))
+    reply = Loop(tools, 10, 5, 1000).complete(model, CALL, body, inject(body, tools))
     assert reply["choices"][0]["message"]["tool_calls"][0]["function"]["name"] == "mine"
     assert tools.batches == []
 
@@ -141,7 +147,7 @@ def test_client_tool_call_ends_loop():
 def test_mixed_turn_gives_client_only_its_calls():
     tools, model = Tools(), Model([(None, [call("a", "add"), call("b", "mine")])])
     body = {"model": "m", "messages": [], "tools": [MINE]}
-    reply = Loop(tools, 10, 5, 1000).complete(model, body, inject(body, tools))
+    reply = Loop(tools, 10, 5, 1000).complete(model, CALL, body, inject(body, tools))
     names = [c["function"]["name"] for c in reply["choices"][0]["message"]["tool_calls"]]
     assert names == ["mine"] and tools.batches == []
 

@@ -21,7 +21,8 @@ def test_every_rule_is_named_uniquely_and_tested_below():
               "claude-needs-user-turn", "gemini-needs-user-turn", "gemini-system-text", "o1-mini-no-system",
               "o1-preview-no-system", "gemini-tool-result-name", "gemini-sequential-calls",
               "gpt5-temperature", "gpt5-top-p", "opus47-temperature", "opus47-top-p",
-              "claude-temperature-xor-top-p"}
+              "claude-temperature-xor-top-p", "claude-system-messages", "opus47-adaptive-thinking",
+              "claude-enabled-thinking", "claude-thinking-budget", "opus47-effort"}
     assert set(names) == tested
 
 
@@ -152,3 +153,60 @@ def test_o1_system_as_user(model):
     assert body["messages"][0]["role"] == "user"
     body, _ = run({"messages": [{"role": "system", "content": "s"}]}, "gpto1", "openai", "standard")
     assert body["messages"][0]["role"] == "system"
+
+
+# -- Argo's Anthropic endpoint (Messages bodies) -------------------------------------------
+
+def test_system_messages_move_into_system_in_order():
+    body = {"system": "S", "messages": [
+        {"role": "user", "content": "u"},
+        {"role": "system", "content": [{"type": "text", "text": "B", "cache_control": {"type": "ephemeral"}}],
+         "output_config": {"effort": "low"}},
+        {"role": "system", "content": "C"}]}
+    body, notes = run(body, "claudesonnet46", "anthropic", "anthropic")
+    assert [m["role"] for m in body["messages"]] == ["user"]
+    assert body["system"] == [{"type": "text", "text": "S"},
+                              {"type": "text", "text": "B", "cache_control": {"type": "ephemeral"}},
+                              {"type": "text", "text": "C"}]
+    assert notes == ["claude-system-messages: 2 system message(s) moved into system"]
+    assert run({"messages": [{"role": "system", "content": "x"}]}, "gpt4o", "openai", "anthropic")[0][
+        "messages"] == [{"role": "system", "content": "x"}]   # Claude only
+
+
+@pytest.mark.parametrize("budget,effort", [(1024, "low"), (8000, "medium"), (31999, "high")])
+def test_opus47_gets_adaptive_thinking(budget, effort):
+    body, _ = run({"max_tokens": 64000, "thinking": {"type": "enabled", "budget_tokens": budget}},
+                  "claudeopus47", "anthropic", "anthropic")
+    assert body["thinking"] == {"type": "adaptive"} and body["output_config"] == {"effort": effort}
+    body, _ = run({"max_tokens": 64000, "thinking": {"type": "enabled", "budget_tokens": budget},
+                   "output_config": {"effort": "max"}}, "claudeopus47", "anthropic", "anthropic")
+    assert body["output_config"] == {"effort": "max"}   # the client's own effort wins
+
+
+@pytest.mark.parametrize("model", ["claudesonnet45", "claudeopus45", "claudehaiku45", "claudeopus41"])
+def test_older_claude_gets_enabled_thinking_below_max_tokens(model):
+    body, _ = run({"max_tokens": 32000, "thinking": {"type": "adaptive", "display": "omitted"},
+                   "output_config": {"effort": "high"}}, model, "anthropic", "anthropic")
+    assert body["thinking"] == {"type": "enabled", "budget_tokens": 24000}
+    body, _ = run({"max_tokens": 2000, "thinking": {"type": "adaptive"}}, model, "anthropic", "anthropic")
+    assert body["thinking"] == {"type": "enabled", "budget_tokens": 1999}
+
+
+def test_adaptive_models_keep_adaptive_without_budget():
+    body, _ = run({"max_tokens": 500, "thinking": {"type": "adaptive", "budget_tokens": 9}},
+                  "claudesonnet46", "anthropic", "anthropic")
+    assert body["thinking"] == {"type": "adaptive"}
+
+
+def test_budget_with_no_room_disables_thinking():
+    body, _ = run({"max_tokens": 900, "thinking": {"type": "enabled", "budget_tokens": 2000}},
+                  "claudesonnet46", "anthropic", "anthropic")
+    assert body["thinking"] == {"type": "disabled"}
+
+
+def test_opus47_effort_floor_and_sampling_on_messages():
+    body, _ = run({"output_config": {"effort": "minimal"}, "temperature": 0.2, "top_p": 0.5},
+                  "claudeopus47", "anthropic", "anthropic")
+    assert body == {"output_config": {"effort": "low"}}
+    body, _ = run({"temperature": 0.2, "top_p": 0.5}, "claudesonnet45", "anthropic", "anthropic")
+    assert body == {"temperature": 0.2}

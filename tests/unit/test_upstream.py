@@ -3,12 +3,13 @@
 import http.server
 import socket
 import threading
+import time
 
 import pytest
 
 from argo_proxy import __version__
 from argo_proxy.errors import ProxyError
-from argo_proxy.upstream import Upstream, _proxy_for, _retry_after
+from argo_proxy.upstream import Upstream, proxy_for, _retry_after
 
 
 @pytest.fixture
@@ -156,11 +157,11 @@ def test_stale_pooled_connection_is_replaced():
 def test_proxy_env_routing(monkeypatch):
     monkeypatch.setenv("HTTPS_PROXY", "http://proxy.example:3128")
     monkeypatch.setenv("NO_PROXY", "internal.example")
-    assert _proxy_for("https", "apps.inside.anl.gov") == "http://proxy.example:3128"
-    assert _proxy_for("https", "internal.example") is None
-    assert _proxy_for("https", "127.0.0.1") is None  # tunnels on loopback never use the proxy
+    assert proxy_for("https", "apps.inside.anl.gov") == "http://proxy.example:3128"
+    assert proxy_for("https", "internal.example") is None
+    assert proxy_for("https", "127.0.0.1") is None  # tunnels on loopback never use the proxy
     monkeypatch.delenv("HTTPS_PROXY")
-    assert _proxy_for("https", "apps.inside.anl.gov") is None
+    assert proxy_for("https", "apps.inside.anl.gov") is None
 
 
 def test_retry_after_parsing():
@@ -198,9 +199,9 @@ def test_cancel_ends_a_retry_wait():
 def test_no_proxy_rules(monkeypatch, no_proxy, host, bypass):
     monkeypatch.setenv("https_proxy", "proxy.example:3128")
     monkeypatch.setenv("NO_PROXY", no_proxy)
-    assert (_proxy_for("https", host) is None) is bypass
+    assert (proxy_for("https", host) is None) is bypass
     if not bypass:
-        assert _proxy_for("https", host) == "http://proxy.example:3128"
+        assert proxy_for("https", host) == "http://proxy.example:3128"
 
 
 def test_head_and_body_leave_in_one_write(fake, client):
@@ -214,3 +215,66 @@ def test_head_and_body_leave_in_one_write(fake, client):
     client.request("POST", fake.url + "/api/v1/resource/chat/", body=b'{"user":"u","model":"gpt4o",'
                    b'"messages":[{"role":"user","content":"again"}]}').read()
     assert len(sent) == 1 and sent[0].endswith(b'"again"}]}') and sent[0].startswith(b"POST ")
+
+
+class _Held:
+    """A raw server that answers with a close-delimited stream (no length, Connection: close),
+    sends one chunk and then stays quiet until the test ends."""
+
+    def __init__(self):
+        self.srv = socket.socket()
+        self.srv.bind(("127.0.0.1", 0))
+        self.srv.listen(1)
+        self.url = "http://127.0.0.1:%d/events" % self.srv.getsockname()[1]
+        self.done = threading.Event()
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self):
+        conn, _ = self.srv.accept()
+        conn.recv(65536)
+        conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nConnection: close\r\n\r\n"
+                     b"data: hello\n\n")
+        self.done.wait(10)
+        conn.close()
+
+    def stop(self):
+        self.done.set()
+        self.thread.join(5)
+        self.srv.close()
+
+
+@pytest.fixture
+def held():
+    h = _Held()
+    yield h
+    h.stop()
+
+
+def test_set_timeout_reaches_a_close_delimited_stream(client, held):
+    resp = client.request("GET", held.url, retries=0)
+    chunks = resp.iter_raw()
+    assert next(chunks) == b"data: hello\n\n"
+    resp.set_timeout(0.2)   # http.client no longer shows this socket on the connection
+    start = time.monotonic()
+    with pytest.raises(ProxyError) as info:
+        next(chunks)
+    assert info.value.code == "upstream_timeout" and time.monotonic() - start < 3
+
+
+def test_cancel_wakes_a_quiet_close_delimited_stream(client, held):
+    from argo_proxy.upstream import NO_TIMEOUT, Cancel
+    cancel = Cancel()
+    resp = client.request("GET", held.url, retries=0, read_timeout=0.2, cancel=cancel)
+    chunks = resp.iter_raw()
+    assert next(chunks) == b"data: hello\n\n"
+    resp.set_timeout(NO_TIMEOUT)   # a quiet stream: no read timeout any more
+    threading.Timer(0.5, cancel.cancel).start()
+    start = time.monotonic()
+    try:
+        rest = list(chunks)   # ends (EOF) once the socket is shut down
+    except ProxyError as err:   # or breaks off, depending on the platform
+        rest = err
+    elapsed = time.monotonic() - start
+    assert rest == [] or getattr(rest, "status", None) == 502
+    assert 0.4 < elapsed < 5   # not the 0.2 s read timeout, and not forever

@@ -5,16 +5,16 @@ from __future__ import annotations
 import platform
 
 from .. import __version__
+from ..convert import anthropic
 from ..errors import ProxyError
 
 
-def register(app):
-    r = app.router
+def register(r, models=True):
     r.add("GET", "/", welcome, public=True)
     r.add("GET", "/health", health, public=True)
     r.add("GET", "/version", version)
     r.add("GET", "/v1/tools", list_tools)
-    if app.config.llamastack_mode:
+    if not models:
         return  # LlamaStack's own model list is passed through
     r.add("GET", "/v1/models", list_models)
     r.add("GET", "/v1/models/{model:path}", get_model)
@@ -38,7 +38,11 @@ def version(req, res):
 
 
 def list_models(req, res):
-    res.json(200, {"object": "list", "data": req.app.models.openai_list()})
+    entries = req.app.models.openai_list()
+    if req.header("anthropic-version"):   # an Anthropic client (Claude Code's model picker)
+        res.json(200, anthropic.model_list(entries, req.app.models.created))
+        return
+    res.json(200, {"object": "list", "data": entries})
 
 
 def get_model(req, res):
@@ -46,12 +50,18 @@ def get_model(req, res):
     if found is None:
         raise ProxyError(404, "The model %r does not exist here; GET /v1/models lists them."
                          % req.params["model"], param="model", code="model_not_found")
+    if req.header("anthropic-version"):
+        found = anthropic.model_entry(found, req.app.models.created)
     res.json(200, found)
 
 
 def refresh(req, res):
     result = req.app.refresh_models()
-    res.json(200 if result.get("ok") else 502, result)
+    if not result.get("ok"):
+        raise ProxyError(502, "Could not refresh the model list: %s (the %s table stays in use)"
+                         % (result.get("error"), result.get("source")), code="refresh_failed",
+                         source="upstream")
+    res.json(200, result)
 
 
 def list_tools(req, res):

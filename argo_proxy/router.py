@@ -1,0 +1,97 @@
+"""Method + path -> handler. The routes of each mode are registered in one place (surfaces)."""
+
+from __future__ import annotations
+
+import re
+
+from .errors import ProxyError
+
+
+class Route:
+    __slots__ = ("method", "pattern", "handler", "style", "public")
+
+    def __init__(self, method, pattern, handler, style, public):
+        self.method = method
+        self.pattern = pattern
+        self.handler = handler
+        self.style = style      # the error envelope: "openai", "anthropic", ...
+        self.public = public    # served without the proxy's API key
+
+
+class Router:
+    """Paths may end in `/{name}` or `/{name:path}`. `styles` maps path prefixes to the error
+    style of requests that match no route (so even a 404 is in the client's envelope)."""
+
+    def __init__(self, styles=()):
+        self._exact = {}
+        self._patterns = []
+        self._styles = tuple(styles)
+
+    def add(self, method, path, handler, style="openai", public=False):
+        route = Route(method, path, handler, style, public)
+        if "{" not in path:
+            self._exact.setdefault(path, {})[method] = route
+            return
+        head, name = path.split("{", 1)
+        regex = re.escape(head)
+        name = name.rstrip("}")
+        if name.endswith(":path"):
+            regex += "(?P<%s>.+)" % name[:-5]
+        else:
+            regex += "(?P<%s>[^/]+)" % name
+        self._patterns.append((re.compile(regex + "$"), method, route))
+
+    def match(self, method, path):
+        """(route, params). Raises 404 for an unknown path, 405 for a wrong method."""
+        path = canonical_path(path)
+        methods = self._exact.get(path)
+        if methods:
+            route = methods.get(method) or (methods.get("GET") if method == "HEAD" else None)
+            if route:
+                return route, {}
+            raise _not_allowed(method, path, methods)
+        allowed = {}
+        for regex, m, route in self._patterns:
+            found = regex.match(path)
+            if found:
+                if m == method or (method == "HEAD" and m == "GET"):
+                    return route, found.groupdict()
+                allowed[m] = route
+        if allowed:
+            raise _not_allowed(method, path, allowed)
+        raise ProxyError(404, "Unknown route: %s %s" % (method, path), code="not_found")
+
+    def style_for(self, path):
+        """The error style of the route a path would reach (for errors before routing)."""
+        path = canonical_path(path)
+        for route in (self._exact.get(path) or {}).values():
+            return route.style
+        for prefix, style in self._styles:
+            if path.startswith(prefix):
+                return style
+        return "openai"
+
+    def is_public(self, path):
+        path = canonical_path(path)
+        return any(r.public for r in (self._exact.get(path) or {}).values())
+
+
+_PREFIXES = ("/openai", "/anthropic")
+
+
+def canonical_path(path):
+    # /openai/v1/... and /anthropic/v1/... are the same surfaces as /v1/... (for clients that
+    # want a base of their own)
+    for prefix in _PREFIXES:
+        if path.startswith(prefix + "/v1/") or path == prefix + "/v1":
+            path = path[len(prefix):]
+            break
+    if len(path) > 1 and path.endswith("/"):
+        path = path[:-1]
+    return path
+
+
+def _not_allowed(method, path, methods):
+    allow = ", ".join(sorted(methods))
+    return ProxyError(405, "Method %s is not allowed on %s (allowed: %s)" % (method, path, allow),
+                      code="method_not_allowed", headers={"Allow": allow})

@@ -1,1 +1,0 @@
-"""Client-facing surfaces: thin I/O glue, one module per surface."""

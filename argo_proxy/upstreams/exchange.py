@@ -1,0 +1,75 @@
+"""What every adapter does on the wire: send with the client's disconnect wired to a cancel,
+hold the client's stream open while waiting, and relay an answer byte for byte."""
+
+from __future__ import annotations
+
+from ..errors import ProxyError, upstream_message
+from ..sse import EventSplitter
+
+# Client headers worth passing on to an OpenAI/Anthropic-compatible upstream.
+FORWARDED = ("Accept", "OpenAI-Beta", "anthropic-version", "anthropic-beta", "x-goog-api-key")
+# Upstream answer headers worth passing back.
+RETURNED = ("Retry-After", "x-request-id", "openai-processing-ms", "request-id")
+
+
+def forward_headers(call, own_key, streaming=False, content_type=None) -> dict:
+    """The client's forwardable headers, an Authorization that is never this proxy's own key."""
+    headers = {}
+    for name in FORWARDED:
+        value = call.req.header(name)
+        if value:
+            headers[name] = value
+    if streaming:
+        headers["Accept"] = "text/event-stream"
+    auth = call.req.header("Authorization") or ""
+    if not auth or (own_key and auth[7:].strip() == own_key):
+        auth = "Bearer " + call.user
+    headers["Authorization"] = auth
+    ctype = content_type or call.req.header("Content-Type")
+    if ctype:
+        headers["Content-Type"] = ctype
+    return headers
+
+
+def send(client, call, url, body, headers, method="POST", hold=False):
+    """One upstream request; a client disconnect cancels it at any stage. With hold=True (the
+    client waits on a stream) the client stream may open early and carry keep-alives."""
+    if hold:
+        call.out.hold()
+    else:
+        call.out.watch()
+    return client.request(method, url, body=body, headers=headers, cancel=call.cancel)
+
+
+def upstream_error(reply, data: bytes) -> ProxyError:
+    """The upstream's failure, with its status and its own message."""
+    return ProxyError(reply.status, upstream_message(reply.status, data), code="upstream_error",
+                      source="upstream")
+
+
+def relay(call, reply, streaming=False, check=None):
+    """The upstream's status, content type and body reach the client unchanged. A whole
+    answer is first given to check(reply, data), which may raise instead."""
+    out = call.out
+    ctype = reply.header("Content-Type") or ""
+    if reply.status == 200 and (streaming or ctype.startswith("text/event-stream")):
+        relay_stream(reply, out.open(200, ctype or None))
+        return
+    data = reply.read()
+    if check is not None:
+        check(reply, data)
+    extra = {k: reply.header(k) for k in RETURNED if reply.header(k)}
+    if not out.send(reply.status, data, ctype or None, extra):
+        raise upstream_error(reply, data)   # keep-alives already went out with 200: say it in-stream
+
+
+def relay_stream(reply, out):
+    """Byte-exact relay: SSE one event per write, other streams one read per write."""
+    splitter = EventSplitter()
+    sse = (out.content_type or "").startswith("text/event-stream")
+    for chunk in reply.iter_raw():
+        for piece in (splitter.feed(chunk) if sse else (chunk,)):
+            if not out.write(piece):
+                reply.close()
+                return
+    out.write(splitter.rest())
