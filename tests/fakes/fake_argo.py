@@ -13,6 +13,14 @@ In-process::
         base = fake.url            # the argo_base_url
         fake.add_fault("/v1/chat/completions", times=1, status=503)
 
+With ``quirks`` on (the default) ``POST /v1/messages`` validates like Argo: ``user``
+required, ``model`` must be an Argo Anthropic id (replies echo the vendor name from
+ANTHROPIC_VENDOR_NAMES), roles, thinking/effort/sampling per model, streaming required
+above MAX_NONSTREAM_TOKENS, tool_use/tool_result pairing; accepted thinking adds a
+``thinking`` block first; claudeopus41 (``fake.error_200_models``) and the ``error_200``
+fault answer HTTP 200 with ERROR_200_BODY.  Every record carries ``anthropic_headers``
+and ``anthropic_betas``.
+
 Out-of-process: ``python tests/fakes/fake_argo.py --port 0`` prints
 ``FAKE_ARGO_URL=http://127.0.0.1:PORT`` and serves until SIGTERM/SIGINT; the
 HTTP control surface is under ``/_fake/`` (fault, clear, requests, reply,
@@ -22,10 +30,12 @@ tool_args).
 from __future__ import annotations
 
 import argparse
+import base64
 import hashlib
 import itertools
 import json
 import math
+import os
 import random
 import re
 import signal
@@ -59,6 +69,9 @@ MODELS = (
     ("claudeopus46", "Claude Opus 4.6", "anthropic"),
     ("claudesonnet46", "Claude Sonnet 4.6", "anthropic"),
     ("claudesonnet45", "Claude Sonnet 4.5", "anthropic"),
+    ("claudeopus45", "Claude Opus 4.5", "anthropic"),
+    ("claudehaiku45", "Claude Haiku 4.5", "anthropic"),
+    ("claudeopus41", "Claude Opus 4.1", "anthropic"),
     ("gemini25pro", "Gemini 2.5 Pro", "google"),
     ("gemini25flash", "Gemini 2.5 Flash", "google"),
     ("v3small", "text-embedding-3-small", "openai"),
@@ -73,8 +86,71 @@ CLAUDE_TP_EXCLUSIVE = frozenset([
 FAULT_KEYS = frozenset([
     "status", "body", "headers", "delay", "hang", "reset_after", "rst",
     "invalid_json", "retry_after", "auth_notice", "leaked_tool_call",
-    "block_array", "split_utf8",
+    "block_array", "split_utf8", "error_200",
 ])
+
+# ---- Native Anthropic endpoint (/v1/messages): what real Argo does ---------
+# Every rule below applies only when FakeArgo.quirks is true (the default).
+
+# The model names Argo's /v1/messages echoes in replies (argo-reference.md 2.3).
+ANTHROPIC_VENDOR_NAMES = {
+    "claudeopus47": "claude-opus-4-7",
+    "claudeopus46": "claude-opus-4-6",
+    "claudesonnet46": "claude-sonnet-4-6",
+    "claudesonnet45": "claude-sonnet-4-5-20250929",
+    "claudeopus45": "claude-opus-4-5-20251101",
+    "claudehaiku45": "claude-haiku-4-5-20251001",
+    "claudeopus41": "claude-opus-4-1-20250805",
+}
+# Models that know thinking.type "adaptive" (the others only 'disabled'/'enabled').
+CLAUDE_ADAPTIVE_THINKING = frozenset(["claudeopus47", "claudeopus46", "claudesonnet46"])
+# Models whose otherwise valid requests get HTTP 200 + ERROR_200_BODY (probe, 2.3).
+ERROR_200_MODELS = frozenset(["claudeopus41"])
+EFFORT_LEVELS = ("low", "medium", "high", "xhigh", "max")
+MIN_THINKING_BUDGET = 1024
+# Argo: "more than 21,000 output tokens requires streaming" (argo-reference.md 1.3).
+MAX_NONSTREAM_TOKENS = 21000
+
+# Gateway validation: the short envelope {"type":"error","error":{...,"message": M}}.
+MISSING_USER_MSG = "Missing required field: user"
+INVALID_MODEL_MSG = ("Invalid model: %s is not an Argo Anthropic model id. "
+                     "Use an Argo internal model id such as %s.")
+# Invented text (Argo's real wording is unknown): Anthropic's SDK sentence + the limit.
+STREAMING_REQUIRED_MSG = ("Streaming is strongly recommended for operations that may take "
+                          "longer than 10 minutes: max_tokens greater than %d requires "
+                          "stream=true (got max_tokens=%d).")
+# Upstream (Anthropic) validation: wrapped by _anthropic_nested ("Error code: 400 - {...}").
+ROLE_MSG = "messages.%d.role: Input should be 'user' or 'assistant'"
+THINKING_TAG_MSG = ("thinking: Input tag '%s' found using 'type' does not match any of the "
+                    "expected tags: %s")
+THINKING_ENABLED_UNSUPPORTED_MSG = (
+    '"thinking.type.enabled" is not supported for this model. Use "thinking.type.adaptive" '
+    'and "output_config.effort" to control thinking behavior.')
+THINKING_BUDGET_MIN_MSG = ("thinking.enabled.budget_tokens: Input should be greater than or "
+                           "equal to %d" % MIN_THINKING_BUDGET)
+THINKING_BUDGET_MSG = ("`max_tokens` must be greater than `thinking.budget_tokens`. Please "
+                       "consult our documentation at https://docs.claude.com/en/docs/"
+                       "build-with-claude/extended-thinking#max-tokens-and-context-window-size")
+ADAPTIVE_BUDGET_MSG = "thinking.adaptive.budget_tokens: Extra inputs are not permitted"
+EFFORT_MSG = ("output_config.effort: Input should be 'low', 'medium', 'high', 'xhigh' "
+              "or 'max'")
+TOOLS_REQUIRED_MSG = ("Requests which include `tool_use` or `tool_result` blocks must "
+                      "define tools.")
+TOOL_RESULT_MSG = ("messages.%d.content.%d: unexpected `tool_use_id` found in `tool_result` "
+                   "blocks: %s. Each `tool_result` block must have a corresponding "
+                   "`tool_use` block in the previous message.")
+TOOL_USE_MSG = ("messages.%d: `tool_use` ids were found without `tool_result` blocks "
+                "immediately after: %s. Each `tool_use` block must have a corresponding "
+                "`tool_result` block in the next message.")
+# What claudeopus41 (and the error_200 fault) answers, with HTTP status 200.
+ERROR_200_BODY = {"type": "error", "error": {
+    "type": "api_error",
+    "message": "{'type': 'error', 'error': {'details': None, 'type': 'api_error', "
+               "'message': 'Internal server error'}}"}}
+# The reasoning text of the thinking block that precedes the answer when thinking is on.
+THINKING_TEXT = "Let me think about how best to answer this."
+# Request headers an Anthropic client sends; copied into each record's "anthropic_headers".
+ANTHROPIC_HEADERS = ("anthropic-version", "anthropic-beta", "x-api-key", "authorization")
 
 
 # ---- Pure helpers ---------------------------------------------------
@@ -525,6 +601,40 @@ def native_models(h, body):
 
 # ---- Native Anthropic-style endpoints -------------------------------
 
+def _blocks(msg):
+    """The dict content blocks of an Anthropic message (none for string content)."""
+    content = msg.get("content") if isinstance(msg, dict) else None
+    if not isinstance(content, list):
+        return []
+    return [b for b in content if isinstance(b, dict)]
+
+
+def _thinking_on(fake, body):
+    """Whether the reply starts with a thinking block (quirks on, thinking accepted)."""
+    thinking = body.get("thinking")
+    return bool(fake.quirks and isinstance(thinking, dict)
+                and thinking.get("type") in ("enabled", "adaptive"))
+
+
+def _reply_model(fake, body):
+    model = body["model"]
+    return ANTHROPIC_VENDOR_NAMES.get(model, model) if fake.quirks else model
+
+
+def _anthropic_usage(fake, input_tokens, output_tokens):
+    usage = {"input_tokens": input_tokens, "output_tokens": output_tokens}
+    if fake.quirks:   # the probe's shape
+        usage = {"cache_creation": {"ephemeral_1h_input_tokens": 0,
+                                    "ephemeral_5m_input_tokens": 0},
+                 "cache_creation_input_tokens": 0, "cache_read_input_tokens": 0,
+                 "input_tokens": input_tokens, "output_tokens": output_tokens}
+    return usage
+
+
+def _signature():
+    return base64.b64encode(b"\x12\x24" + os.urandom(94)).decode("ascii")
+
+
 def _anthropic_message(fake, body, decision):
     kind, value = decision
     if kind == "tool":
@@ -533,38 +643,141 @@ def _anthropic_message(fake, body, decision):
         stop, output = "tool_use", json.dumps(fake.tool_args)
     else:
         content, stop, output = [{"type": "text", "text": value}], "end_turn", value
+    if _thinking_on(fake, body):
+        content.insert(0, {"type": "thinking", "thinking": THINKING_TEXT,
+                           "signature": _signature()})
+        output = THINKING_TEXT + output
     return {"id": "msg_vrtx_01" + _hex(22), "type": "message", "role": "assistant",
-            "model": body["model"], "content": content, "stop_reason": stop,
+            "model": _reply_model(fake, body), "content": content, "stop_reason": stop,
             "stop_sequence": None,
-            "usage": {"input_tokens": _tokens(body.get("messages")),
-                      "output_tokens": _tokens(output)}}
+            "usage": _anthropic_usage(fake, _tokens(body.get("messages")), _tokens(output))}
 
 
-def _anthropic_stream_events(fake, body, decision):
-    msg = _anthropic_message(fake, body, decision)
-    block = dict(msg["content"][0])
+def _block_events(index, block):
+    """content_block_start, its deltas and content_block_stop for one block."""
+    block = dict(block)
     if block["type"] == "tool_use":
         pieces = _arg_fragments(json.dumps(block["input"], separators=(",", ":")))
         deltas = [{"type": "input_json_delta", "partial_json": p} for p in pieces]
         block["input"] = {}
+    elif block["type"] == "thinking":
+        deltas = [{"type": "thinking_delta", "thinking": p}
+                  for p in _split_text(block["thinking"])]
+        deltas.append({"type": "signature_delta", "signature": block["signature"]})
+        block["thinking"], block["signature"] = "", ""
     else:
         deltas = [{"type": "text_delta", "text": p} for p in _split_text(block["text"])]
         block["text"] = ""
-    start = dict(msg, content=[], stop_reason=None,
-                 usage={"input_tokens": msg["usage"]["input_tokens"], "output_tokens": 1})
-    events = [("message_start", {"type": "message_start", "message": start}),
-              ("content_block_start", {"type": "content_block_start", "index": 0,
-                                       "content_block": block}),
-              ("ping", {"type": "ping"})]
-    events += [("content_block_delta", {"type": "content_block_delta", "index": 0,
+    events = [("content_block_start", {"type": "content_block_start", "index": index,
+                                       "content_block": block})]
+    events += [("content_block_delta", {"type": "content_block_delta", "index": index,
                                         "delta": d}) for d in deltas]
-    events += [("content_block_stop", {"type": "content_block_stop", "index": 0}),
-               ("message_delta", {"type": "message_delta",
+    events.append(("content_block_stop", {"type": "content_block_stop", "index": index}))
+    return events
+
+
+def _anthropic_stream_events(fake, body, decision):
+    msg = _anthropic_message(fake, body, decision)
+    usage = dict(msg["usage"], output_tokens=1)
+    start = dict(msg, content=[], stop_reason=None, usage=usage)
+    events = [("message_start", {"type": "message_start", "message": start})]
+    for index, block in enumerate(msg["content"]):
+        events += _block_events(index, block)
+        if index == 0:
+            events.insert(2, ("ping", {"type": "ping"}))
+    events += [("message_delta", {"type": "message_delta",
                                   "delta": {"stop_reason": msg["stop_reason"],
                                             "stop_sequence": None},
                                   "usage": {"output_tokens": msg["usage"]["output_tokens"]}}),
                ("message_stop", {"type": "message_stop"})]
     return events
+
+
+def _anthropic_gateway_msg(body):
+    """Argo's own checks (short envelope): user, then the model id."""
+    if not body.get("user"):
+        return MISSING_USER_MSG
+    model = body["model"]
+    if not isinstance(model, str) or model not in ANTHROPIC_VENDOR_NAMES:
+        reverse = dict((v, k) for k, v in ANTHROPIC_VENDOR_NAMES.items())
+        squashed = re.sub(r"[^a-z0-9]", "", str(model).lower().replace("argo:", ""))
+        hint = reverse.get(model) or (squashed if squashed in ANTHROPIC_VENDOR_NAMES
+                                      else "claudesonnet45")
+        return INVALID_MODEL_MSG % (json.dumps(model), hint)
+    return None
+
+
+def _thinking_msg(model, body):
+    thinking = body.get("thinking")
+    if thinking is not None:
+        if not isinstance(thinking, dict):
+            return ("thinking: Input should be a valid dictionary or object to extract "
+                    "fields from")
+        kind = thinking.get("type")
+        tags = (("adaptive", "disabled", "enabled") if model in CLAUDE_ADAPTIVE_THINKING
+                else ("disabled", "enabled"))
+        if kind is None:
+            return "thinking: Unable to extract tag using discriminator 'type'"
+        if kind not in tags:
+            return THINKING_TAG_MSG % (kind, ", ".join("'%s'" % t for t in tags))
+        if kind == "enabled":
+            if model == "claudeopus47":
+                return THINKING_ENABLED_UNSUPPORTED_MSG
+            budget = thinking.get("budget_tokens")
+            if budget is None:
+                return "thinking.enabled.budget_tokens: Field required"
+            if isinstance(budget, bool) or not isinstance(budget, int):
+                return "thinking.enabled.budget_tokens: Input should be a valid integer"
+            if budget < MIN_THINKING_BUDGET:
+                return THINKING_BUDGET_MIN_MSG
+            max_tokens = body.get("max_tokens")
+            if isinstance(max_tokens, (int, float)) and max_tokens <= budget:
+                return THINKING_BUDGET_MSG
+        if kind == "adaptive" and "budget_tokens" in thinking:
+            return ADAPTIVE_BUDGET_MSG
+    config = body.get("output_config")
+    if model == "claudeopus47" and isinstance(config, dict) and "effort" in config:
+        if config["effort"] not in EFFORT_LEVELS:
+            return EFFORT_MSG
+    return None
+
+
+def _anthropic_tools_msg(body):
+    msgs = body["messages"]
+    kinds = set(b.get("type") for m in msgs for b in _blocks(m))
+    if kinds & set(["tool_use", "tool_result"]) and not body.get("tools"):
+        return TOOLS_REQUIRED_MSG
+    for i, msg in enumerate(msgs):           # first: results answering nothing
+        prev = msgs[i - 1] if i > 0 else {}
+        offered = set(b.get("id") for b in _blocks(prev) if b.get("type") == "tool_use"
+                      and prev.get("role") == "assistant")
+        if msg.get("role") == "user" and isinstance(msg.get("content"), list):
+            for j, block in enumerate(msg["content"]):
+                if (isinstance(block, dict) and block.get("type") == "tool_result"
+                        and block.get("tool_use_id") not in offered):
+                    return TOOL_RESULT_MSG % (i, j, block.get("tool_use_id"))
+    for i, msg in enumerate(msgs):           # then: calls left unanswered
+        if msg.get("role") == "assistant" and i + 1 < len(msgs):
+            nxt = msgs[i + 1]
+            answered = set(b.get("tool_use_id") for b in _blocks(nxt)
+                           if b.get("type") == "tool_result" and nxt.get("role") == "user")
+            missing = [str(b.get("id")) for b in _blocks(msg)
+                       if b.get("type") == "tool_use" and b.get("id") not in answered]
+            if missing:
+                return TOOL_USE_MSG % (i, ", ".join(missing))
+    return None
+
+
+def _anthropic_upstream_msg(body):
+    """Anthropic's own validation (wrapped in Argo's nested envelope)."""
+    model = body["model"]
+    for i, msg in enumerate(body["messages"]):
+        if not isinstance(msg, dict):
+            return "messages.%d: Input should be a valid dictionary" % i
+        if msg.get("role") not in ("user", "assistant"):
+            return ROLE_MSG % i
+    return (_thinking_msg(model, body) or _claude_param_msg(model, body)
+            or _anthropic_tools_msg(body))
 
 
 def _anthropic_check(h, body):
@@ -576,17 +789,25 @@ def _anthropic_check(h, body):
         return _anthropic_error("messages: Field required")
     if body.get("max_tokens") is None:
         return _anthropic_error("max_tokens is required")
-    if h.fake.quirks:
-        msg = _claude_param_msg(str(body["model"]), body)
-        if msg:
-            return _anthropic_error(_anthropic_nested(msg))
-    return None
+    if not h.fake.quirks:
+        return None
+    msg = _anthropic_gateway_msg(body)
+    if msg:
+        return _anthropic_error(msg)
+    max_tokens = body["max_tokens"]
+    if (not body.get("stream") and isinstance(max_tokens, (int, float))
+            and max_tokens > MAX_NONSTREAM_TOKENS):
+        return _anthropic_error(STREAMING_REQUIRED_MSG % (MAX_NONSTREAM_TOKENS, max_tokens))
+    msg = _anthropic_upstream_msg(body)
+    return _anthropic_error(_anthropic_nested(msg)) if msg else None
 
 
 def native_messages(h, body):
     err = _anthropic_check(h, body)
     if err:
         return h.send_json(400, err)
+    if h.fake.quirks and body["model"] in h.fake.error_200_models:
+        return h.send_json(200, ERROR_200_BODY)
     decision = _answer(h.fake, body)
     if not body.get("stream"):
         return h.send_json(200, _anthropic_message(h.fake, body, decision))
@@ -599,6 +820,12 @@ def native_messages(h, body):
 def native_count_tokens(h, body):
     if not isinstance(body, dict) or not body.get("model"):
         return h.send_json(400, _anthropic_error("model: Field required"))
+    if h.fake.quirks:
+        msg = _anthropic_gateway_msg(body)
+        if not msg and not isinstance(body.get("messages"), list):
+            msg = "messages: Field required"
+        if msg:
+            return h.send_json(400, _anthropic_error(msg))
     h.send_json(200, {"input_tokens": _tokens(body.get("messages") or "")})
 
 
@@ -763,6 +990,9 @@ class _Handler(BaseHTTPRequestHandler):
         if fault.get("invalid_json"):
             self.send_bytes(200, b"<html>oops</html>", "text/html; charset=utf-8")
             return True
+        if fault.get("error_200"):
+            self.send_json(200, ERROR_200_BODY)
+            return True
         if "status" in fault or "body" in fault:
             status, data, ctype = _fault_response(fault)
             self.send_bytes(status, data, ctype)
@@ -850,6 +1080,8 @@ class FakeArgo(object):
         self.model_list_format = model_list_format
         self.reply = DEFAULT_REPLY
         self.tool_args = dict(DEFAULT_TOOL_ARGS)
+        # quirks: these models answer valid /v1/messages requests with 200 + ERROR_200_BODY
+        self.error_200_models = set(ERROR_200_MODELS)
         self._cond = threading.Condition()
         self._requests, self._faults, self._conns = [], [], {}
         self._conn_ids = itertools.count(1)
@@ -974,7 +1206,10 @@ class FakeArgo(object):
             headers[key] = headers[key] + ", " + value if key in headers else value
         rec = {"method": handler.command, "path": path,
                "query": dict(parse_qsl(urlsplit(handler.path).query, keep_blank_values=True)),
-               "headers": headers, "body": body, "raw": raw, "conn": handler.conn_id}
+               "headers": headers, "body": body, "raw": raw, "conn": handler.conn_id,
+               "anthropic_headers": dict((k, headers.get(k)) for k in ANTHROPIC_HEADERS),
+               "anthropic_betas": [b.strip() for b in (headers.get("anthropic-beta") or "")
+                                   .split(",") if b.strip()]}
         with self._cond:
             self._requests.append(rec)
             self._cond.notify_all()

@@ -368,7 +368,8 @@ def test_native_routes_and_methods():
 
 
 def test_native_messages(fake):
-    body = {"model": "claudesonnet45", "messages": [{"role": "user", "content": "hi"}]}
+    body = {"model": "claudesonnet45", "user": "jdoe",
+            "messages": [{"role": "user", "content": "hi"}]}
     r = post(fake, "/v1/messages", body)
     assert r.status == 400 and r.json() == {"type": "error", "error": {
         "type": "invalid_request_error", "message": "max_tokens is required"}}
@@ -383,6 +384,408 @@ def test_native_messages(fake):
     r = post(fake, "/v1/messages", dict(body, model="claudeopus47", max_tokens=9,
                                         temperature=0.5))
     assert r.status == 400 and "deprecated" in r.json()["error"]["message"]
+
+
+# ------------------------------------------------ native Anthropic (/v1/messages) quirks
+
+MESSAGES = "/v1/messages"
+COUNT = "/v1/messages/count_tokens"
+ANTH_TOOL = {"name": "add", "description": "Add two numbers",
+             "input_schema": {"type": "object", "properties": {"a": {"type": "integer"},
+                                                               "b": {"type": "integer"}}}}
+
+
+def anth(model="claudesonnet45", **extra):
+    body = {"model": model, "user": "jdoe", "max_tokens": 64,
+            "messages": [{"role": "user", "content": "What is 12+30?"}]}
+    body.update(extra)
+    return body
+
+
+def anth_events(raw):
+    """[(event name, data)] of an Anthropic SSE body."""
+    out = []
+    for block in raw.decode("utf-8").split("\n\n"):
+        lines = block.splitlines()
+        if len(lines) == 2 and lines[0].startswith("event: "):
+            out.append((lines[0][len("event: "):], json.loads(lines[1][len("data: "):])))
+    return out
+
+
+def anth_error(r, status=400):
+    assert r.status == status, r.raw
+    body = r.json()
+    assert body["type"] == "error" and body["error"]["type"] == "invalid_request_error"
+    return body["error"]["message"]
+
+
+def upstream_error(r):
+    """The message of an Anthropic error Argo nests as 'Error code: 400 - {...}'."""
+    message = anth_error(r)
+    assert message.startswith("Error code: 400 - {'type': 'error', 'error': {")
+    assert "'request_id': 'req_vrtx_" in message
+    return message
+
+
+def test_messages_require_user(quirky_and_plain):
+    quirky, plain = quirky_and_plain
+    body = anth()
+    del body["user"]
+    r = post(quirky, MESSAGES, body)
+    assert r.status == 400 and r.json() == {"type": "error", "error": {
+        "type": "invalid_request_error", "message": "Missing required field: user"}}
+    assert post(plain, MESSAGES, body).status == 200
+
+
+@pytest.mark.parametrize("model,hint", [
+    ("claude-sonnet-4-5-20250929", "claudesonnet45"),
+    ("claude-opus-4-7", "claudeopus47"),
+    ("argo:claude-sonnet-4.5", "claudesonnet45"),
+    ("gpt4o", "claudesonnet45"),
+    ("claudesonnet99", "claudesonnet45"),
+])
+def test_messages_model_must_be_argo_anthropic_id(quirky_and_plain, model, hint):
+    quirky, plain = quirky_and_plain
+    message = anth_error(post(quirky, MESSAGES, anth(model)))
+    assert message == fake_argo.INVALID_MODEL_MSG % ('"%s"' % model, hint)
+    reply = post(plain, MESSAGES, anth(model)).json()
+    assert reply["type"] == "message" and reply["model"] == model
+
+
+def test_vendor_names_cover_the_anthropic_models():
+    anthropic = set(iid for iid, _, owner in fake_argo.MODELS if owner == "anthropic")
+    assert anthropic == set(fake_argo.ANTHROPIC_VENDOR_NAMES)
+    assert ("claudeopus41", "Claude Opus 4.1", "anthropic") in fake_argo.MODELS
+
+
+@pytest.mark.parametrize("model", sorted(set(fake_argo.ANTHROPIC_VENDOR_NAMES)
+                                         - fake_argo.ERROR_200_MODELS))
+def test_messages_echo_vendor_model_name(quirky_and_plain, model):
+    quirky, plain = quirky_and_plain
+    vendor = fake_argo.ANTHROPIC_VENDOR_NAMES[model]
+    msg = post(quirky, MESSAGES, anth(model)).json()
+    assert msg["model"] == vendor and msg["id"].startswith("msg_vrtx_01")
+    assert msg["usage"]["cache_creation"] == {"ephemeral_1h_input_tokens": 0,
+                                              "ephemeral_5m_input_tokens": 0}
+    assert msg["usage"]["cache_read_input_tokens"] == 0 and msg["usage"]["input_tokens"] > 0
+    events = anth_events(post(quirky, MESSAGES, anth(model, stream=True)).raw)
+    assert events[0][1]["message"]["model"] == vendor
+    assert post(plain, MESSAGES, anth(model)).json()["model"] == model
+
+
+def test_messages_roles(quirky_and_plain):
+    quirky, plain = quirky_and_plain
+    body = anth(messages=[{"role": "user", "content": "hi"},
+                          {"role": "system", "content": "be brief"}])
+    message = upstream_error(post(quirky, MESSAGES, body))
+    assert "messages.1.role: Input should be 'user' or 'assistant'" in message
+    assert post(plain, MESSAGES, body).status == 200
+    ok = anth(messages=[{"role": "user", "content": "hi"}, {"role": "assistant", "content": "Hi"},
+                        {"role": "user", "content": "again"}])
+    assert post(quirky, MESSAGES, ok).status == 200
+
+
+ENABLED = {"type": "enabled", "budget_tokens": 1024}
+ADAPTIVE = {"type": "adaptive"}
+ADAPTIVE_BUDGET = {"type": "adaptive", "budget_tokens": 1024}
+OLD_TAGS = "Input tag 'adaptive' found using 'type' does not match any of the expected " \
+           "tags: 'disabled', 'enabled'"
+BUDGET = "`max_tokens` must be greater than `thinking.budget_tokens`"
+OPUS47_ENABLED = '"thinking.type.enabled" is not supported for this model. Use ' \
+                 '"thinking.type.adaptive" and "output_config.effort"'
+EFFORT = "Input should be 'low', 'medium', 'high', 'xhigh' or 'max'"
+T_AND_P = "`temperature` and `top_p` cannot both be specified for this model"
+
+# (model, extra body fields, None = accepted | text of the 400)  -- argo-reference.md 2.4
+MATRIX = [
+    ("claudeopus47", dict(thinking=ENABLED, max_tokens=4096), OPUS47_ENABLED),
+    ("claudeopus47", dict(thinking=ADAPTIVE), None),
+    ("claudeopus47", dict(thinking=ADAPTIVE_BUDGET), fake_argo.ADAPTIVE_BUDGET_MSG),
+    ("claudeopus47", dict(thinking={"type": "disabled"}), None),
+    ("claudeopus47", dict(output_config={"effort": "low"}), None),
+    ("claudeopus47", dict(output_config={"effort": "xhigh"}), None),
+    ("claudeopus47", dict(output_config={"effort": "max"}), None),
+    ("claudeopus47", dict(output_config={"effort": "none"}), EFFORT),
+    ("claudeopus47", dict(output_config={"effort": "minimal"}), EFFORT),
+    ("claudeopus47", dict(thinking=ADAPTIVE, output_config={"effort": "high"}), None),
+    ("claudeopus47", dict(temperature=0.5), "`temperature` is deprecated for this model."),
+    ("claudeopus47", dict(top_p=0.9), "`top_p` is deprecated for this model."),
+    ("claudeopus47", dict(temperature=0.5, top_p=0.9), "`temperature` is deprecated"),
+    ("claudeopus46", dict(thinking=ENABLED), BUDGET),
+    ("claudeopus46", dict(thinking=ENABLED, max_tokens=1024), BUDGET),
+    ("claudeopus46", dict(thinking=ENABLED, max_tokens=4096), None),
+    ("claudeopus46", dict(thinking=ADAPTIVE), None),
+    ("claudeopus46", dict(thinking=ADAPTIVE_BUDGET), fake_argo.ADAPTIVE_BUDGET_MSG),
+    ("claudeopus46", dict(output_config={"effort": "minimal"}), None),
+    ("claudeopus46", dict(temperature=0.5), None),
+    ("claudeopus46", dict(top_p=0.9), None),
+    ("claudeopus46", dict(temperature=0.5, top_p=0.9), T_AND_P),
+    ("claudesonnet46", dict(thinking=ENABLED), BUDGET),
+    ("claudesonnet46", dict(thinking=ADAPTIVE), None),
+    ("claudesonnet46", dict(thinking=ADAPTIVE_BUDGET), fake_argo.ADAPTIVE_BUDGET_MSG),
+    ("claudesonnet46", dict(temperature=0.5, top_p=0.9), T_AND_P),
+    ("claudesonnet45", dict(thinking=ENABLED), BUDGET),
+    ("claudesonnet45", dict(thinking=ENABLED, max_tokens=4096), None),
+    ("claudesonnet45", dict(thinking={"type": "enabled", "budget_tokens": 1023},
+                            max_tokens=4096), fake_argo.THINKING_BUDGET_MIN_MSG),
+    ("claudesonnet45", dict(thinking={"type": "enabled"}, max_tokens=4096),
+     "thinking.enabled.budget_tokens: Field required"),
+    ("claudesonnet45", dict(thinking={"type": "sometimes"}),
+     "Input tag 'sometimes' found using 'type'"),
+    ("claudesonnet45", dict(thinking=ADAPTIVE), OLD_TAGS),
+    ("claudesonnet45", dict(thinking=ADAPTIVE_BUDGET), OLD_TAGS),
+    ("claudesonnet45", dict(thinking=ADAPTIVE, output_config={"effort": "low"}), OLD_TAGS),
+    ("claudesonnet45", dict(thinking={"type": "disabled"}), None),
+    ("claudesonnet45", dict(output_config={"effort": "none"}), None),
+    ("claudesonnet45", dict(temperature=0.5, top_p=0.9), T_AND_P),
+    ("claudeopus45", dict(thinking=ADAPTIVE), OLD_TAGS),
+    ("claudeopus45", dict(temperature=0.5, top_p=0.9), T_AND_P),
+    ("claudehaiku45", dict(thinking=ADAPTIVE), OLD_TAGS),
+    ("claudehaiku45", dict(temperature=0.5), None),
+    ("claudehaiku45", dict(temperature=0.5, top_p=0.9), T_AND_P),
+    ("claudeopus41", dict(thinking=ENABLED), BUDGET),
+    ("claudeopus41", dict(thinking=ADAPTIVE), OLD_TAGS),
+    ("claudeopus41", dict(temperature=0.5, top_p=0.9), T_AND_P),
+]
+
+
+@pytest.mark.parametrize("model,extra,text", MATRIX,
+                         ids=["%s-%s" % (m, "-".join(sorted(e))) for m, e, _ in MATRIX])
+def test_messages_probe_matrix(quirky_and_plain, model, extra, text):
+    quirky, plain = quirky_and_plain
+    body = anth(model, **extra)
+    r = post(quirky, MESSAGES, body)
+    if text is None:
+        assert r.status == 200 and r.json()["type"] == "message", r.raw
+    else:
+        assert text in upstream_error(r)
+    plain_r = post(plain, MESSAGES, body)
+    assert plain_r.status == 200 and plain_r.json()["type"] == "message"
+
+
+def test_messages_large_max_tokens_need_streaming(quirky_and_plain):
+    quirky, plain = quirky_and_plain
+    limit = fake_argo.MAX_NONSTREAM_TOKENS
+    assert limit == 21000
+    message = anth_error(post(quirky, MESSAGES, anth(max_tokens=limit + 1)))
+    assert message == fake_argo.STREAMING_REQUIRED_MSG % (limit, limit + 1)
+    assert message.startswith("Streaming is strongly recommended for operations that may take "
+                              "longer than 10 minutes")
+    assert post(quirky, MESSAGES, anth(max_tokens=limit)).status == 200
+    r = post(quirky, MESSAGES, anth(max_tokens=64000, stream=True))
+    assert r.status == 200 and anth_events(r.raw)[-1][0] == "message_stop"
+    assert post(plain, MESSAGES, anth(max_tokens=limit + 1)).status == 200
+
+
+def _signature_ok(sig):
+    import base64
+    return len(sig) >= 64 and base64.b64decode(sig, validate=True)
+
+
+@pytest.mark.parametrize("model,thinking", [("claudesonnet45", ENABLED),
+                                            ("claudeopus47", ADAPTIVE),
+                                            ("claudesonnet46", ADAPTIVE)])
+def test_messages_thinking_block_first(fake, model, thinking):
+    msg = post(fake, MESSAGES, anth(model, thinking=thinking, max_tokens=4096)).json()
+    assert [b["type"] for b in msg["content"]] == ["thinking", "text"]
+    assert msg["content"][0]["thinking"] == fake_argo.THINKING_TEXT
+    assert _signature_ok(msg["content"][0]["signature"])
+    assert msg["content"][1]["text"] == "Hello from fake Argo."
+    assert msg["stop_reason"] == "end_turn"
+    msg = post(fake, MESSAGES, anth(model, thinking=thinking, max_tokens=4096,
+                                    tools=[ANTH_TOOL])).json()
+    assert [b["type"] for b in msg["content"]] == ["thinking", "tool_use"]
+    assert msg["content"][1]["input"] == {"a": 12, "b": 30} and msg["stop_reason"] == "tool_use"
+    plain = post(fake, MESSAGES, anth(model, thinking={"type": "disabled"})).json()
+    assert [b["type"] for b in plain["content"]] == ["text"]
+
+
+def test_messages_no_thinking_block_without_quirks():
+    with FakeArgo(quirks=False) as f:
+        msg = post(f, MESSAGES, anth(thinking=ENABLED, max_tokens=4096)).json()
+        assert [b["type"] for b in msg["content"]] == ["text"]
+        assert msg["usage"] == {"input_tokens": msg["usage"]["input_tokens"],
+                                "output_tokens": msg["usage"]["output_tokens"]}
+
+
+@pytest.mark.parametrize("tools,second", [(None, "text"), ([ANTH_TOOL], "tool_use")])
+def test_messages_thinking_stream(fake, tools, second):
+    body = anth("claudeopus47", thinking=ADAPTIVE, stream=True)
+    if tools:
+        body["tools"] = tools
+    events = anth_events(post(fake, MESSAGES, body).raw)
+    names = [n for n, _ in events]
+    assert names[:3] == ["message_start", "content_block_start", "ping"]
+    assert names[-2:] == ["message_delta", "message_stop"]
+    assert events[0][1]["message"]["content"] == []
+    starts = [d for n, d in events if n == "content_block_start"]
+    assert [(s["index"], s["content_block"]["type"]) for s in starts] == \
+        [(0, "thinking"), (1, second)]
+    assert starts[0]["content_block"] == {"type": "thinking", "thinking": "", "signature": ""}
+    stops = [d["index"] for n, d in events if n == "content_block_stop"]
+    assert stops == [0, 1]
+    by_index = {0: [], 1: []}
+    for n, d in events:
+        if n == "content_block_delta":
+            by_index[d["index"]].append(d["delta"])
+    thinking = by_index[0]
+    assert [d["type"] for d in thinking[:-1]] == ["thinking_delta"] * (len(thinking) - 1)
+    assert "".join(d["thinking"] for d in thinking[:-1]) == fake_argo.THINKING_TEXT
+    assert thinking[-1]["type"] == "signature_delta" and _signature_ok(thinking[-1]["signature"])
+    # the thinking block closes before the next one opens
+    assert names.index("content_block_stop") < names.index("content_block_start", 2)
+    if second == "text":
+        assert "".join(d["text"] for d in by_index[1]) == "Hello from fake Argo."
+        assert events[-2][1]["delta"]["stop_reason"] == "end_turn"
+    else:
+        assert json.loads("".join(d["partial_json"] for d in by_index[1])) == {"a": 12, "b": 30}
+        assert events[-2][1]["delta"]["stop_reason"] == "tool_use"
+
+
+def test_messages_stream_without_thinking_unchanged(fake):
+    events = anth_events(post(fake, MESSAGES, anth(stream=True)).raw)
+    names = [n for n, _ in events]
+    assert names[:3] == ["message_start", "content_block_start", "ping"]
+    assert names.count("content_block_start") == 1 and names.count("content_block_stop") == 1
+    assert all(d.get("index", 0) == 0 for _, d in events)
+
+
+def test_opus41_answers_200_with_error_body():
+    with FakeArgo() as f:
+        for body in (anth("claudeopus41"), anth("claudeopus41", stream=True),
+                     anth("claudeopus41", thinking={"type": "disabled"})):
+            r = post(f, MESSAGES, body)
+            assert r.status == 200 and r.headers["Content-Type"] == "application/json"
+            assert r.json() == fake_argo.ERROR_200_BODY
+        assert r.json()["error"]["message"] == (
+            "{'type': 'error', 'error': {'details': None, 'type': 'api_error', "
+            "'message': 'Internal server error'}}")
+        no_max = anth("claudeopus41")
+        del no_max["max_tokens"]
+        assert anth_error(post(f, MESSAGES, no_max)) == "max_tokens is required"
+        f.error_200_models.discard("claudeopus41")
+        msg = post(f, MESSAGES, anth("claudeopus41")).json()
+        assert msg["type"] == "message" and msg["model"] == "claude-opus-4-1-20250805"
+    with FakeArgo(quirks=False) as f:
+        assert post(f, MESSAGES, anth("claudeopus41")).json()["type"] == "message"
+
+
+def test_error_200_fault_any_model(fake):
+    fake.add_fault(MESSAGES, times=1, error_200=True)
+    r = post(fake, MESSAGES, anth("claudesonnet46", stream=True))
+    assert (r.status, r.json()) == (200, fake_argo.ERROR_200_BODY)
+    assert post(fake, MESSAGES, anth("claudesonnet46")).json()["type"] == "message"
+    assert post(fake, "/_fake/fault", {"path": MESSAGES, "times": 1, "error_200": True}).status \
+        == 200
+    assert post(fake, MESSAGES, anth()).json() == fake_argo.ERROR_200_BODY
+    with FakeArgo(quirks=False) as plain:
+        plain.add_fault(MESSAGES, error_200=True)
+        assert post(plain, MESSAGES, anth()).json() == fake_argo.ERROR_200_BODY
+
+
+def test_anthropic_headers_recorded(fake):
+    post(fake, MESSAGES, anth(), headers={
+        "anthropic-version": "2023-06-01",
+        "anthropic-beta": "interleaved-thinking-2025-05-14, context-1m-2025-08-07",
+        "x-api-key": "jdoe", "Authorization": "Bearer jdoe"})
+    rec = fake.last(MESSAGES)
+    assert rec["anthropic_headers"] == {
+        "anthropic-version": "2023-06-01",
+        "anthropic-beta": "interleaved-thinking-2025-05-14, context-1m-2025-08-07",
+        "x-api-key": "jdoe", "authorization": "Bearer jdoe"}
+    assert rec["anthropic_betas"] == ["interleaved-thinking-2025-05-14", "context-1m-2025-08-07"]
+    assert rec["headers"]["x-api-key"] == "jdoe"              # still in the full header map
+    post(fake, COUNT, anth())
+    rec = fake.last(COUNT)
+    assert rec["anthropic_headers"] == dict((k, None) for k in fake_argo.ANTHROPIC_HEADERS)
+    assert rec["anthropic_betas"] == []
+    recs = call(fake, "GET", "/_fake/requests").json()
+    assert recs[0]["anthropic_headers"]["anthropic-version"] == "2023-06-01"
+
+
+def _tool_turns(result_id="toolu_1", result_content="42"):
+    return [{"role": "user", "content": "add 12 and 30"},
+            {"role": "assistant", "content": [
+                {"type": "text", "text": "I'll add."},
+                {"type": "tool_use", "id": "toolu_1", "name": "add",
+                 "input": {"a": 12, "b": 30}}]},
+            {"role": "user", "content": [
+                {"type": "tool_result", "tool_use_id": result_id, "content": result_content}]}]
+
+
+TOOL_QUIRKS = [
+    ("result_without_tools", anth(messages=_tool_turns()), fake_argo.TOOLS_REQUIRED_MSG),
+    ("use_without_tools", anth(messages=_tool_turns()[:2] + [{"role": "user", "content": "ok"}]),
+     fake_argo.TOOLS_REQUIRED_MSG),
+    ("unknown_tool_use_id", anth(messages=_tool_turns("toolu_9"), tools=[ANTH_TOOL]),
+     "messages.2.content.0: unexpected `tool_use_id` found in `tool_result` blocks: toolu_9."),
+    ("result_not_after_use", anth(tools=[ANTH_TOOL], messages=[
+        {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "toolu_1",
+                                      "content": "42"}]}]),
+     "messages.0.content.0: unexpected `tool_use_id`"),
+    ("use_not_answered", anth(tools=[ANTH_TOOL], messages=_tool_turns()[:2] + [
+        {"role": "user", "content": "never mind"}]),
+     "messages.1: `tool_use` ids were found without `tool_result` blocks immediately after: "
+     "toolu_1."),
+]
+
+
+@pytest.mark.parametrize("name,body,text", TOOL_QUIRKS, ids=[q[0] for q in TOOL_QUIRKS])
+def test_messages_tool_pairing(quirky_and_plain, name, body, text):
+    quirky, plain = quirky_and_plain
+    assert text in upstream_error(post(quirky, MESSAGES, body))
+    assert post(plain, MESSAGES, body).status == 200
+
+
+@pytest.mark.parametrize("content", ["42", [{"type": "text", "text": "42"}]])
+def test_messages_tool_loop_answers_text_after_result(fake, content):
+    first = post(fake, MESSAGES, anth(tools=[ANTH_TOOL])).json()
+    use = first["content"][0]
+    assert use["type"] == "tool_use" and first["stop_reason"] == "tool_use"
+    msgs = anth()["messages"] + [
+        {"role": "assistant", "content": first["content"]},
+        {"role": "user", "content": [{"type": "tool_result", "tool_use_id": use["id"],
+                                      "content": content}]}]
+    second = post(fake, MESSAGES, anth(tools=[ANTH_TOOL], messages=msgs)).json()
+    assert second["content"] == [{"type": "text", "text": "Tool said: 42"}]
+    assert second["stop_reason"] == "end_turn"
+
+
+def test_answer_understands_both_shapes(fake):
+    answer = fake_argo._answer
+    blocks = [{"role": "user", "content": [{"type": "text", "text": "add"}]}]
+    assert answer(fake, {"messages": blocks, "tools": [ANTH_TOOL]}) == ("tool", "add")
+    assert answer(fake, {"messages": blocks, "tools": [ANTH_TOOL],
+                         "tool_choice": {"type": "none"}}) == ("text", "Hello from fake Argo.")
+    assert answer(fake, {"messages": blocks}) == ("text", "Hello from fake Argo.")
+    result = _tool_turns(result_content=[{"type": "text", "text": "4"},
+                                         {"type": "text", "text": "2"}])
+    assert answer(fake, {"messages": result, "tools": [ANTH_TOOL]}) == ("text", "Tool said: 42")
+    openai_result = [{"role": "user", "content": "add"},
+                     {"role": "assistant", "content": None, "tool_calls": [{"id": "c1"}]},
+                     {"role": "tool", "tool_call_id": "c1", "content": "42"}]
+    assert answer(fake, {"messages": openai_result, "tools": [ADD_TOOL]}) == \
+        ("text", "Tool said: 42")
+    assert answer(fake, {"messages": openai_result[:1], "tools": [ADD_TOOL]}) == ("tool", "add")
+
+
+def test_count_tokens(quirky_and_plain):
+    quirky, plain = quirky_and_plain
+    body = anth()
+    del body["max_tokens"]
+    r = post(quirky, COUNT, body)
+    n = r.json()["input_tokens"]
+    assert r.status == 200 and r.json() == {"input_tokens": n} and n > 0
+    assert n == post(quirky, MESSAGES, anth()).json()["usage"]["input_tokens"]
+    no_user = dict(body)
+    del no_user["user"]
+    assert anth_error(post(quirky, COUNT, no_user)) == "Missing required field: user"
+    message = anth_error(post(quirky, COUNT, dict(body, model="claude-opus-4-7")))
+    assert '"claude-opus-4-7"' in message and "claudeopus47" in message
+    assert anth_error(post(quirky, COUNT, {"model": "claudeopus47", "user": "u"})) == \
+        "messages: Field required"
+    assert anth_error(post(quirky, COUNT, {"messages": []})) == "model: Field required"
+    assert post(plain, COUNT, dict(no_user, model="claude-opus-4-7")).status == 200
 
 
 # ---------------------------------------------------------------- faults
