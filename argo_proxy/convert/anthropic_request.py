@@ -12,6 +12,9 @@ import binascii
 import json
 
 from ..errors import ProxyError
+from .validate import (bad as _bad, expect_array as _array, expect_boolean as _boolean,
+                       expect_integer as _integer, expect_number as _number,
+                       expect_object as _object, expect_string as _string)
 
 _ROLES = ("user", "assistant", "system")
 _THINKING_BLOCKS = ("thinking", "redacted_thinking")
@@ -23,50 +26,10 @@ _DROPPED_FIELDS = ("top_k", "mcp_servers", "container", "context_management", "s
 IMAGE_PLACEHOLDER = "[image omitted: tool results carry text only here]"
 
 
-# -- field checks -------------------------------------------------------------------
-
-def _bad(path, what):
-    raise ProxyError(400, "%s must be %s." % (path, what), param=path, code="invalid_type")
-
+# -- field checks (convert.validate's, under short names) -------------------------------
 
 def _fail(path, message):
     raise ProxyError(400, "%s: %s" % (path, message), param=path)
-
-
-def _string(value, path):
-    if not isinstance(value, str):
-        _bad(path, "a string")
-    return value
-
-
-def _object(value, path):
-    if not isinstance(value, dict):
-        _bad(path, "an object")
-    return value
-
-
-def _array(value, path):
-    if not isinstance(value, list):
-        _bad(path, "an array")
-    return value
-
-
-def _number(value, path):
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        _bad(path, "a number")
-    return value
-
-
-def _integer(value, path):
-    if isinstance(value, bool) or not isinstance(value, int):
-        _bad(path, "an integer")
-    return value
-
-
-def _boolean(value, path):
-    if not isinstance(value, bool):
-        _bad(path, "true or false")
-    return value
 
 
 def _blocks(content, path):

@@ -66,15 +66,32 @@ def error_event(err) -> bytes:
     return b"data: " + json.dumps(err.openai_body()).encode("utf-8") + b"\n\n"
 
 
-class ChatEncoder:
+class _OpenAIStream:
+    """What OpenAI's two chunk streams share: usage kept for the end, errors as data events."""
+
+    content_type = "text/event-stream"
+    _usage = None
+
+    def reasoning(self, s, signature=None):
+        return b""
+
+    def tool_call(self, index, id, name, arguments):
+        return b""
+
+    def usage(self, usage):
+        self._usage = usage
+        return b""
+
+    def error(self, err):
+        return error_event(err)
+
+
+class ChatEncoder(_OpenAIStream):
     """OpenAI chat.completion.chunk events: one id, role only first, a final finish_reason,
     a usage chunk when asked for, then [DONE]."""
 
-    content_type = "text/event-stream"
-
     def __init__(self, model, include_usage=False):
         self.chunks = ChunkStream(model, include_usage=include_usage)
-        self._usage = None
         self._finished = False
         self._ended = False
 
@@ -101,13 +118,6 @@ class ChatEncoder:
         self._finished = True
         return encode(self.chunks.finish(reason))
 
-    def usage(self, usage):
-        self._usage = usage
-        return b""
-
-    def error(self, err):
-        return error_event(err)
-
     def end(self):
         if self._ended:
             return b""
@@ -115,14 +125,11 @@ class ChatEncoder:
         return self.finish("stop") + _usage_and_done(self.chunks, self._usage)
 
 
-class CompletionEncoder:
+class CompletionEncoder(_OpenAIStream):
     """OpenAI text_completion chunks (tool calls and reasoning have no place here)."""
-
-    content_type = "text/event-stream"
 
     def __init__(self, model, include_usage=False):
         self.chunks = CompletionChunkStream(model, include_usage=include_usage)
-        self._usage = None
         self._reason = None
         self._ended = False
 
@@ -132,22 +139,9 @@ class CompletionEncoder:
     def text(self, s):
         return encode(self.chunks.text(s)) if s else b""
 
-    def reasoning(self, s, signature=None):
-        return b""
-
-    def tool_call(self, index, id, name, arguments):
-        return b""
-
     def finish(self, reason):
         self._reason = self._reason or reason
         return b""
-
-    def usage(self, usage):
-        self._usage = usage
-        return b""
-
-    def error(self, err):
-        return error_event(err)
 
     def end(self):
         if self._ended:

@@ -5,8 +5,57 @@ from __future__ import annotations
 from ..errors import ProxyError
 
 
-def _bad(param, what):
+def bad(param, what):
+    """The client's 400 for a field of the wrong type, naming the field's path."""
     raise ProxyError(400, "%s must be %s." % (param, what), param=param, code="invalid_type")
+
+
+_bad = bad
+
+
+def _is_number(value):
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+_TESTS = {
+    "a string": lambda v: isinstance(v, str),
+    "an object": lambda v: isinstance(v, dict),
+    "an array": lambda v: isinstance(v, list),
+    "a number": _is_number,
+    "an integer": lambda v: isinstance(v, int) and not isinstance(v, bool),
+    "true or false": lambda v: isinstance(v, bool),
+}
+
+
+def expect(value, path, what):
+    """`value` if it is `what` (a key of _TESTS: "a string", "an object", ...), else a 400."""
+    if not _TESTS[what](value):
+        bad(path, what)
+    return value
+
+
+def expect_string(value, path):
+    return expect(value, path, "a string")
+
+
+def expect_object(value, path):
+    return expect(value, path, "an object")
+
+
+def expect_array(value, path):
+    return expect(value, path, "an array")
+
+
+def expect_number(value, path):
+    return expect(value, path, "a number")
+
+
+def expect_integer(value, path):
+    return expect(value, path, "an integer")
+
+
+def expect_boolean(value, path):
+    return expect(value, path, "true or false")
 
 
 def chat_body(body: dict, require_messages=True):
