@@ -196,6 +196,31 @@ def top_p_only_without_temperature(body):
     return []
 
 
+# -- limits of OpenAI's non-reasoning models ---------------------------------------------
+
+# Most output tokens a model answers with (OpenAI's published limits); more is a 400.
+MAX_OUTPUT_TOKENS = (("gpt4o", 16384), ("gpt41", 32768))
+
+
+def cap_max_tokens(body, model_id):
+    """Clients sized for other models (Claude Code asks 32000) would get a 400."""
+    limit = next((n for prefix, n in MAX_OUTPUT_TOKENS if model_id.lower().startswith(prefix)), None)
+    notes = []
+    for key in ("max_tokens", "max_completion_tokens"):
+        value = body.get(key)
+        if limit and isinstance(value, int) and not isinstance(value, bool) and value > limit:
+            body[key] = limit
+            notes.append("%s %d lowered to the model's %d" % (key, value, limit))
+    return notes
+
+
+def drop_reasoning_effort(body):
+    """Only reasoning models take reasoning_effort; others answer 400."""
+    if "reasoning_effort" in body:
+        return ["reasoning_effort %r dropped (not a reasoning model)" % body.pop("reasoning_effort")]
+    return []
+
+
 # -- Claude on Argo's Anthropic endpoint (Messages bodies; probe data: reference §2.4) -----
 
 _EFFORT_BUDGET = {"low": 4096, "medium": 10000, "high": 24000, "xhigh": 32000, "max": 32000}
@@ -314,8 +339,13 @@ def traits(family) -> Traits:
 # -- the table ---------------------------------------------------------------------
 
 class Rule:
-    def __init__(self, name, fix, family=None, prefix=None, needs=None, modes=("native", "standard")):
-        # modes: the upstream APIs ("native" = Argo's OpenAI-compatible one, "standard" = legacy)
+    def __init__(self, name, fix, family=None, prefix=None, needs=None, modes=("native", "standard"),
+                 unless=None, with_model=False):
+        # modes: the upstream APIs ("native" = Argo's OpenAI-compatible one, "standard" = legacy,
+        # "anthropic" = Argo's Anthropic one); unless: id prefixes the rule skips;
+        # with_model: the fix also takes the model id
+        self.unless = unless
+        self.with_model = with_model
         self.name = name
         self.fix = fix
         self.family = family    # "openai" | "anthropic" | "google" | None (all)
@@ -328,10 +358,14 @@ class Rule:
             return False
         if self.prefix and not str(model_id).lower().startswith(self.prefix):  # str or tuple
             return False
+        if self.unless and str(model_id).lower().startswith(self.unless):
+            return False
         return not self.needs or bool(body.get(self.needs))
 
 
 ANTHROPIC = ("anthropic",)
+# models that take reasoning_effort on Argo's OpenAI-compatible and legacy APIs
+REASONING_MODELS = ("gpto", "gpt5", "o1", "o3", "o4")
 ALL_MODES = ("native", "standard", "anthropic")
 # Claude models whose thinking is enabled + budget_tokens only (no adaptive)
 ENABLED_THINKING_ONLY = ("claudeopus45", "claudesonnet45", "claudehaiku45", "claudeopus41",
@@ -350,6 +384,10 @@ RULES = (
     Rule("o1-preview-no-system", system_as_user, prefix="gpto1preview", modes=("standard",)),
     Rule("gemini-tool-result-name", gemini_tool_result_names, family="google"),
     Rule("gemini-sequential-calls", gemini_sequential_tool_calls, family="google"),
+    Rule("openai-max-output-tokens", cap_max_tokens, family="openai", prefix=("gpt4o", "gpt41"),
+         with_model=True),
+    Rule("reasoning-effort-needs-reasoning-model", drop_reasoning_effort, needs="reasoning_effort",
+         unless=REASONING_MODELS),
     Rule("gpt5-temperature", drop_temperature_unless_one, family="openai", prefix="gpt5"),
     Rule("gpt5-top-p", drop_top_p, family="openai", prefix="gpt5"),
     Rule("opus47-temperature", drop_temperature, family="anthropic", prefix="claudeopus47",
@@ -375,7 +413,7 @@ def apply(body: dict, model_id: str, family: str, mode: str, rules=RULES) -> lis
     applied = []
     for rule in rules:
         if rule.applies(model_id, family, body, mode):
-            for note in rule.fix(body):
+            for note in (rule.fix(body, str(model_id)) if rule.with_model else rule.fix(body)):
                 applied.append("%s: %s" % (rule.name, note))
     for note in applied:
         log.debug("quirk for %s: %s", model_id, note)

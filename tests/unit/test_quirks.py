@@ -22,7 +22,8 @@ def test_every_rule_is_named_uniquely_and_tested_below():
               "o1-preview-no-system", "gemini-tool-result-name", "gemini-sequential-calls",
               "gpt5-temperature", "gpt5-top-p", "opus47-temperature", "opus47-top-p",
               "claude-temperature-xor-top-p", "claude-system-messages", "opus47-adaptive-thinking",
-              "claude-enabled-thinking", "claude-thinking-budget", "opus47-effort"}
+              "claude-enabled-thinking", "claude-thinking-budget", "opus47-effort",
+              "openai-max-output-tokens", "reasoning-effort-needs-reasoning-model"}
     assert set(names) == tested
 
 
@@ -210,3 +211,18 @@ def test_opus47_effort_floor_and_sampling_on_messages():
     assert body == {"output_config": {"effort": "low"}}
     body, _ = run({"temperature": 0.2, "top_p": 0.5}, "claudesonnet45", "anthropic", "anthropic")
     assert body == {"temperature": 0.2}
+
+
+def test_max_tokens_capped_to_the_models_limit():
+    body, notes = run({"max_tokens": 32000, "max_completion_tokens": 9}, "gpt4o", "openai")
+    assert body == {"max_tokens": 16384, "max_completion_tokens": 9} and len(notes) == 1
+    assert run({"max_tokens": 40000}, "gpt41mini", "openai")[0] == {"max_tokens": 32768}
+    assert run({"max_tokens": 32000}, "gpt5", "openai")[0] == {"max_tokens": 32000}
+
+
+@pytest.mark.parametrize("model,family,kept", [("gpt4o", "openai", False), ("gpto3", "openai", True),
+                                                ("gpt5mini", "openai", True), ("gemini25pro", "google", False),
+                                                ("claudesonnet45", "anthropic", False)])
+def test_reasoning_effort_only_for_reasoning_models(model, family, kept):
+    body, _ = run({"reasoning_effort": "high"}, model, family, "standard")
+    assert ("reasoning_effort" in body) is kept
