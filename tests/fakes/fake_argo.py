@@ -24,7 +24,13 @@ and ``anthropic_betas``.
 Out-of-process: ``python tests/fakes/fake_argo.py --port 0`` prints
 ``FAKE_ARGO_URL=http://127.0.0.1:PORT`` and serves until SIGTERM/SIGINT; the
 HTTP control surface is under ``/_fake/`` (fault, clear, requests, reply,
-tool_args).
+tool_args, tool_name).
+
+The fake model (``_answer``): with tools offered and a user turn last it calls a tool
+(``tools[0]``, or the one named ``fake.tool_name`` when set and offered) with
+``fake.tool_args``; after a tool result it answers "Tool said: <result>".  With
+``fake.skip_trailing_system`` set, system/developer messages after the last turn are ignored
+in that decision (a user turn followed by a system instruction is still a user turn).
 """
 
 from __future__ import annotations
@@ -226,6 +232,26 @@ def _tool_result(msg):
     return None
 
 
+def _pick_tool(fake, tools):
+    """The tool the fake model calls: ``fake.tool_name`` when set and offered, else tools[0]."""
+    wanted = getattr(fake, "tool_name", None)
+    if wanted:
+        for tool in tools:
+            if _tool_name(tool) == wanted:
+                return wanted
+    return _tool_name(tools[0])
+
+
+def _last_turn(msgs):
+    """The last message that is not a system/developer instruction ({} if none)."""
+    for msg in reversed(msgs):
+        if not isinstance(msg, dict):
+            return {}
+        if msg.get("role") not in ("system", "developer"):
+            return msg
+    return {}
+
+
 def _answer(fake, body):
     """What the fake model does: ("tool", name) or ("text", text)."""
     tools = body.get("tools") or []
@@ -233,13 +259,15 @@ def _answer(fake, body):
         return ("text", fake.reply)
     msgs = body.get("messages")
     if not isinstance(msgs, list) or not msgs:
-        return ("tool", _tool_name(tools[0]))          # system + prompt style
+        return ("tool", _pick_tool(fake, tools))       # system + prompt style
     last = msgs[-1] if isinstance(msgs[-1], dict) else {}
+    if getattr(fake, "skip_trailing_system", False):
+        last = _last_turn(msgs)
     result = _tool_result(last)
     if result is not None:
         return ("text", "Tool said: " + result)
     if last.get("role") == "user":
-        return ("tool", _tool_name(tools[0]))
+        return ("tool", _pick_tool(fake, tools))
     return ("text", fake.reply)
 
 
@@ -884,6 +912,8 @@ def _control(h, path, body):
             fake.set_reply(spec["text"])
         elif path == "/_fake/tool_args":
             fake.set_tool_args(spec["args"])
+        elif path == "/_fake/tool_name":
+            fake.set_tool_name(spec["name"])
         else:
             return h.send_json(404, {"detail": "Not Found"})
     except (KeyError, TypeError, ValueError) as exc:
@@ -1080,6 +1110,11 @@ class FakeArgo(object):
         self.model_list_format = model_list_format
         self.reply = DEFAULT_REPLY
         self.tool_args = dict(DEFAULT_TOOL_ARGS)
+        # the tool the fake model calls: this name when offered, else the request's first tool
+        self.tool_name = None
+        # decide whose turn it is from the last non-system message (Claude Code puts a
+        # role:system message after the user's, which reaches chat upstreams as it is)
+        self.skip_trailing_system = False
         # quirks: these models answer valid /v1/messages requests with 200 + ERROR_200_BODY
         self.error_200_models = set(ERROR_200_MODELS)
         self._cond = threading.Condition()
@@ -1177,6 +1212,11 @@ class FakeArgo(object):
 
     def set_tool_args(self, args):
         self.tool_args = dict(args)
+
+    def set_tool_name(self, name):
+        """Call the tool named ``name`` (when the request offers it) instead of the first one;
+        None: back to the first."""
+        self.tool_name = None if name is None else str(name)
 
     # -- used by the handler ------------------------------------------------
 

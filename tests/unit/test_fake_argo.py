@@ -903,3 +903,85 @@ def test_standalone_cli():
         if proc.poll() is None:
             proc.kill()
         proc.stdout.close()
+
+
+# ---------------------------------------------------------------- tool_name / skip_trailing_system
+
+SUB_TOOL = {"type": "function", "function": {
+    "name": "sub", "description": "Subtract", "parameters": {"type": "object", "properties": {}}}}
+ANTH_SUB = {"name": "sub", "description": "Subtract",
+            "input_schema": {"type": "object", "properties": {}}}
+
+
+def test_tool_name_picks_the_named_tool_in_both_shapes(fake):
+    answer = fake_argo._answer
+    user = [{"role": "user", "content": "hi"}]
+    assert fake.tool_name is None
+    assert answer(fake, {"messages": user, "tools": [ADD_TOOL, SUB_TOOL]}) == ("tool", "add")
+    fake.set_tool_name("sub")
+    assert answer(fake, {"messages": user, "tools": [ADD_TOOL, SUB_TOOL]}) == ("tool", "sub")
+    assert answer(fake, {"messages": user, "tools": [ANTH_TOOL, ANTH_SUB]}) == ("tool", "sub")
+    assert answer(fake, {"prompt": ["hi"], "tools": [ADD_TOOL, SUB_TOOL]}) == ("tool", "sub")
+    # not offered: the first tool, as without tool_name
+    assert answer(fake, {"messages": user, "tools": [ANTH_TOOL]}) == ("tool", "add")
+    # a tool result still gets the text answer; tool_choice none still wins
+    result = [{"role": "user", "content": [{"type": "tool_result", "tool_use_id": "t",
+                                            "content": "7"}]}]
+    assert answer(fake, {"messages": result, "tools": [ANTH_SUB]}) == ("text", "Tool said: 7")
+    assert answer(fake, {"messages": user, "tools": [ADD_TOOL, SUB_TOOL],
+                         "tool_choice": "none"}) == ("text", "Hello from fake Argo.")
+    fake.set_tool_name(None)
+    assert answer(fake, {"messages": user, "tools": [ADD_TOOL, SUB_TOOL]}) == ("tool", "add")
+
+
+def test_tool_name_on_every_endpoint(fake):
+    fake.set_tool_name("sub")
+    fake.set_tool_args({"x": 1})
+    resp = post(fake, CHAT, legacy(tools=[ADD_TOOL, SUB_TOOL])).json()["response"]
+    assert resp["tool_calls"][0]["function"]["name"] == "sub"
+    resp = post(fake, CHAT, legacy("claudesonnet45", tools=[ANTH_TOOL, ANTH_SUB])).json()
+    assert resp["response"]["tool_calls"][0]["name"] == "sub"
+    msg = post(fake, NATIVE_CHAT, native(tools=[ADD_TOOL, SUB_TOOL])).json()["choices"][0]["message"]
+    assert msg["tool_calls"][0]["function"] == {"name": "sub", "arguments": '{"x":1}'}
+    chunks = sse_events(post(fake, NATIVE_CHAT, native(tools=[ADD_TOOL, SUB_TOOL], stream=True)).raw)
+    assert chunks[0]["choices"][0]["delta"]["tool_calls"][0]["function"]["name"] == "sub"
+    content = post(fake, MESSAGES, anth(tools=[ANTH_TOOL, ANTH_SUB])).json()["content"]
+    assert [(b["type"], b["name"], b["input"]) for b in content] == [("tool_use", "sub", {"x": 1})]
+    events = anth_events(post(fake, MESSAGES, anth(tools=[ANTH_TOOL, ANTH_SUB], stream=True)).raw)
+    starts = [d["content_block"] for name, d in events if name == "content_block_start"]
+    assert [(b["type"], b["name"]) for b in starts] == [("tool_use", "sub")]
+
+
+def test_tool_name_control_surface(fake):
+    assert post(fake, "/_fake/tool_name", {"name": "sub"}).json() == {"ok": True}
+    assert fake.tool_name == "sub"
+    assert post(fake, NATIVE_CHAT, native(tools=[ADD_TOOL, SUB_TOOL])).json()[
+        "choices"][0]["message"]["tool_calls"][0]["function"]["name"] == "sub"
+    assert post(fake, "/_fake/tool_name", {"name": None}).json() == {"ok": True}
+    assert fake.tool_name is None
+    assert post(fake, "/_fake/tool_name", {}).status == 400
+
+
+def test_skip_trailing_system(fake):
+    answer = fake_argo._answer
+    user_then_system = [{"role": "user", "content": "hi"},
+                        {"role": "system", "content": "# Environment"},
+                        {"role": "developer", "content": "be brief"}]
+    # off (the default): the last message decides, as always
+    assert fake.skip_trailing_system is False
+    assert answer(fake, {"messages": user_then_system, "tools": [ADD_TOOL]}) == \
+        ("text", "Hello from fake Argo.")
+    fake.skip_trailing_system = True
+    assert answer(fake, {"messages": user_then_system, "tools": [ADD_TOOL]}) == ("tool", "add")
+    after_result = user_then_system[:2] + [
+        {"role": "assistant", "content": None, "tool_calls": [{"id": "c1"}]},
+        {"role": "tool", "tool_call_id": "c1", "content": "42"},
+        {"role": "system", "content": "reminder"}]
+    assert answer(fake, {"messages": after_result, "tools": [ADD_TOOL]}) == ("text", "Tool said: 42")
+    only_system = [{"role": "system", "content": "s"}]
+    assert answer(fake, {"messages": only_system, "tools": [ADD_TOOL]}) == \
+        ("text", "Hello from fake Argo.")
+    assert answer(fake, {"messages": [{"role": "assistant", "content": "x"}] + only_system,
+                         "tools": [ADD_TOOL]}) == ("text", "Hello from fake Argo.")
+    r = post(fake, NATIVE_CHAT, native(messages=user_then_system[:2], tools=[ADD_TOOL]))
+    assert r.json()["choices"][0]["finish_reason"] == "tool_calls"
