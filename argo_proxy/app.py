@@ -9,6 +9,7 @@ import time
 from . import images, surfaces, upstreams
 from .models import ModelRegistry, family as family_of
 from .router import Router
+from .store import ResponseStore
 from .upstream import Upstream
 from .upstreams.anthropic import AnthropicUpstream
 from .upstreams.legacy import LegacyUpstream
@@ -26,6 +27,7 @@ class App:
         self.upstream = Upstream(config.connect_timeout, config.read_timeout, config.ca_bundle,
                                  max_idle=config.max_connections)
         self.adapters = adapters if adapters is not None else build_adapters(config, self.upstream)
+        self.responses = ResponseStore(config.responses_store_max, config.responses_store_hours * 3600)
         self.router = Router(surfaces.STYLES)
         self._stop = threading.Event()
         self.toolset = build_toolset(config, self.upstream)
@@ -48,7 +50,7 @@ class App:
         """The Argo `user` for a request: the client's key with passthrough, else the configured user."""
         if self.config.username_passthrough:
             own_key = self.config.proxy_api_key
-            for name in ("Authorization", "X-API-Key", "API-Key"):
+            for name in ("Authorization", "X-API-Key", "API-Key", "x-goog-api-key"):
                 value = (headers.get(name) or "").strip()
                 if value[:7].lower() == "bearer ":
                     value = value[7:].strip()

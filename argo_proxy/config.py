@@ -45,6 +45,8 @@ FIELDS = (
     Field("native_openai_base_url", str, None),
     Field("native_anthropic_base_url", str, None, doc="Argo's Anthropic API root ({base}messages)"),
     Field("model_aliases", dict, None, doc="your own model names: {name: Argo model}"),
+    Field("responses_store_max", int, 1000, doc="Responses API: responses kept for previous_response_id"),
+    Field("responses_store_hours", float, 6.0, doc="Responses API: how long a kept response lives"),
     Field("use_native_openai", bool, False, env=("USE_NATIVE_OPENAI",)),
     Field("real_stream", bool, True, env=("REAL_STREAM",)),
     Field("tool_prompting", bool, False, env=("TOOL_PROMPT",), aliases=("tool_prompt", "_tool_prompt")),
@@ -306,7 +308,8 @@ def validate(cfg):
                  "idle_timeout"):
         if getattr(cfg, name) <= 0:
             fail(name, "must be greater than 0")
-    for name in ("keepalive_interval", "model_refresh_interval_hours"):
+    for name in ("keepalive_interval", "model_refresh_interval_hours", "responses_store_max",
+                 "responses_store_hours"):
         if getattr(cfg, name) < 0:
             fail(name, "must be 0 (off) or more")
     if cfg.max_connections < 1 or cfg.concurrent_downloads < 1:

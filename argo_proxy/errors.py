@@ -34,6 +34,12 @@ _ANTHROPIC_TYPES = {
     529: "overloaded_error",
 }
 
+_GOOGLE_STATUS = {400: "INVALID_ARGUMENT", 401: "UNAUTHENTICATED", 403: "PERMISSION_DENIED",
+                  404: "NOT_FOUND", 405: "INVALID_ARGUMENT", 408: "DEADLINE_EXCEEDED",
+                  409: "ABORTED", 413: "INVALID_ARGUMENT", 415: "INVALID_ARGUMENT",
+                  429: "RESOURCE_EXHAUSTED", 499: "CANCELLED", 500: "INTERNAL", 501: "UNIMPLEMENTED",
+                  502: "UNAVAILABLE", 503: "UNAVAILABLE", 504: "DEADLINE_EXCEEDED"}
+
 NETWORK_HINT = ("Argo is only reachable from the ANL network, over the VPN, "
                 "or through an SSH tunnel.")
 
@@ -72,8 +78,14 @@ class ProxyError(Exception):
             "invalid_request_error" if self.status < 500 else "api_error")
         return {"type": "error", "error": {"type": kind, "message": self.message}}
 
+    def google_body(self) -> dict:
+        status = _GOOGLE_STATUS.get(self.status) or ("INTERNAL" if self.status >= 500 else "INVALID_ARGUMENT")
+        return {"error": {"code": self.status, "message": self.message, "status": status}}
+
     def body(self, style: str = "openai") -> dict:
-        return self.anthropic_body() if style == "anthropic" else self.openai_body()
+        if style == "anthropic":
+            return self.anthropic_body()
+        return self.google_body() if style == "google" else self.openai_body()
 
 
 def error_bytes(err: ProxyError, style: str = "openai") -> bytes:

@@ -78,7 +78,7 @@ def dispatch(app, req, out):
         route, params = app.router.match(req.method, req.path)
         out.style = route.style
         req.route, req.params = route, params
-        if not route.public and not key_ok(app.config.proxy_api_key, req.headers):
+        if not route.public and not key_ok(app.config.proxy_api_key, req.headers, req.query):
             raise unauthorised()
         req.read_body()
         route.handler(req, out)
@@ -136,7 +136,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
         path = urlsplit(self.path).path
         if length > self.server.max_body:
             err = _too_large(self.server.max_body)
-        elif not key_ok(self.server.app.config.proxy_api_key, self.headers) \
+        elif not key_ok(self.server.app.config.proxy_api_key, self.headers,
+                        parse_qs(urlsplit(self.path).query)) \
                 and not self.server.app.router.is_public(path):
             err = unauthorised()
         if err is None:
@@ -233,15 +234,16 @@ class Handler(http.server.BaseHTTPRequestHandler):
             log.debug("request body: %s", loggable(req.body))
 
 
-def key_ok(key, headers) -> bool:
-    """No key configured, or the client sent it (Bearer or x-api-key), compared in constant time."""
+def key_ok(key, headers, query=None) -> bool:
+    """No key configured, or the client sent it (Bearer, x-api-key, x-goog-api-key or Google's
+    ?key=), compared in constant time."""
     if not key:
         return True
-    given = headers.get("x-api-key") or ""
     auth = headers.get("Authorization") or ""
-    if auth[:7].lower() == "bearer ":
-        given = given or auth[7:].strip()
-    return bool(given) and hmac.compare_digest(given.encode(), key.encode())
+    offered = [headers.get("x-api-key"), headers.get("x-goog-api-key"),
+               auth[7:].strip() if auth[:7].lower() == "bearer " else None]
+    offered += (query or {}).get("key") or []
+    return any(given and hmac.compare_digest(given.encode(), key.encode()) for given in offered)
 
 
 def unauthorised():

@@ -6,7 +6,7 @@ from __future__ import annotations
 from . import anthropic, argo, ops, openai, passthrough, responses
 
 # Error styles of paths that match no route (so a 404 comes in the client's envelope).
-STYLES = (("/v1/messages", "anthropic"), ("/anthropic/", "anthropic"))
+STYLES = (("/v1/messages", "anthropic"), ("/anthropic/", "anthropic"), ("/v1beta/", "google"))
 
 
 def register(app):

@@ -7,7 +7,7 @@ from ..errors import ProxyError, upstream_message
 from ..sse import EventSplitter
 
 # Client headers worth passing on to an OpenAI/Anthropic-compatible upstream.
-FORWARDED = ("Accept", "OpenAI-Beta", "anthropic-version", "anthropic-beta", "x-goog-api-key")
+FORWARDED = ("Accept", "OpenAI-Beta", "anthropic-version", "anthropic-beta")
 # Upstream answer headers worth passing back.
 RETURNED = ("Retry-After", "x-request-id", "openai-processing-ms", "request-id")
 
@@ -22,7 +22,7 @@ def forward_headers(call, own_key, streaming=False, content_type=None) -> dict:
     if streaming:
         headers["Accept"] = "text/event-stream"
     auth = call.req.header("Authorization") or ""
-    if not auth or (own_key and auth[7:].strip() == own_key):
+    if not auth or (own_key and own_key in auth):   # the proxy's key, in any scheme
         auth = "Bearer " + call.user
     headers["Authorization"] = auth
     ctype = content_type or call.req.header("Content-Type")
