@@ -59,6 +59,8 @@ class ClientStream:
         self.close_connection = False   # the server core closes the connection afterwards
         self.gone = False               # the client went away
         self.error_event = None         # err -> bytes for a failure inside the stream
+        self.stream_type = "text/event-stream"   # what a held stream opens as (the surface's)
+        self.keepalive = KEEPALIVE      # harmless filler for that content type
         self.lock = threading.RLock()
         self.last_write = time.monotonic()
         self._hold_type = None
@@ -76,13 +78,13 @@ class ClientStream:
         if self.monitor is not None:
             self.monitor.watch(self)
 
-    def hold(self, content_type="text/event-stream"):
+    def hold(self, content_type=None):
         """pending -> held: if the upstream is slow to answer, the monitor opens the stream
         (200) and sends keep-alives; a later failure then becomes an in-stream error event."""
         with self.lock:
             if self.state == PENDING:
                 self.state = HELD
-                self._hold_type = content_type
+                self._hold_type = content_type or self.stream_type
                 self._held_since = time.monotonic()
         self.watch()
 
@@ -186,10 +188,10 @@ class ClientStream:
         with self.lock:
             if self.state == HELD and now - self._held_since >= interval:
                 self.open(200, self._hold_type)
-                self.write(KEEPALIVE)
+                self.write(self.keepalive)
             elif self.state == OPEN and now - self.last_write >= interval \
-                    and (self.content_type or "").startswith("text/event-stream"):
-                self.write(KEEPALIVE)   # a comment line is only harmless inside an event stream
+                    and (self.content_type or "").startswith(self.stream_type):
+                self.write(self.keepalive)   # only harmless in the stream type it was made for
         return True
 
     # -- wire -----------------------------------------------------------------------------------

@@ -34,11 +34,22 @@ _ANTHROPIC_TYPES = {
     529: "overloaded_error",
 }
 
-_GOOGLE_STATUS = {400: "INVALID_ARGUMENT", 401: "UNAUTHENTICATED", 403: "PERMISSION_DENIED",
-                  404: "NOT_FOUND", 405: "INVALID_ARGUMENT", 408: "DEADLINE_EXCEEDED",
-                  409: "ABORTED", 413: "INVALID_ARGUMENT", 415: "INVALID_ARGUMENT",
-                  429: "RESOURCE_EXHAUSTED", 499: "CANCELLED", 500: "INTERNAL", 501: "UNIMPLEMENTED",
-                  502: "UNAVAILABLE", 503: "UNAVAILABLE", 504: "DEADLINE_EXCEEDED"}
+# HTTP status -> google.rpc.Code name, as Google's error envelopes spell it.
+_GOOGLE_STATUS = {400: "INVALID_ARGUMENT", 401: "UNAUTHENTICATED", 402: "FAILED_PRECONDITION",
+                  403: "PERMISSION_DENIED", 404: "NOT_FOUND", 405: "INVALID_ARGUMENT",
+                  408: "DEADLINE_EXCEEDED", 409: "ABORTED", 412: "FAILED_PRECONDITION",
+                  413: "INVALID_ARGUMENT", 415: "INVALID_ARGUMENT", 429: "RESOURCE_EXHAUSTED",
+                  499: "CANCELLED", 500: "INTERNAL", 501: "UNIMPLEMENTED", 502: "INTERNAL",
+                  503: "UNAVAILABLE", 504: "DEADLINE_EXCEEDED", 529: "UNAVAILABLE"}
+
+
+def google_status(status) -> str:
+    """The google.rpc status name for an HTTP status."""
+    found = _GOOGLE_STATUS.get(status)
+    if found:
+        return found
+    return "INVALID_ARGUMENT" if isinstance(status, int) and status < 500 else "INTERNAL"
+
 
 NETWORK_HINT = ("Argo is only reachable from the ANL network, over the VPN, "
                 "or through an SSH tunnel.")
@@ -79,8 +90,8 @@ class ProxyError(Exception):
         return {"type": "error", "error": {"type": kind, "message": self.message}}
 
     def google_body(self) -> dict:
-        status = _GOOGLE_STATUS.get(self.status) or ("INTERNAL" if self.status >= 500 else "INVALID_ARGUMENT")
-        return {"error": {"code": self.status, "message": self.message, "status": status}}
+        return {"error": {"code": self.status, "message": self.message,
+                          "status": google_status(self.status)}}
 
     def body(self, style: str = "openai") -> dict:
         if style == "anthropic":

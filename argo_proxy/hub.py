@@ -83,6 +83,8 @@ def answer(call, body, surface):
     encoder = surface.encoder(call) if call.stream else None
     if encoder is not None:
         call.out.error_event = encoder.error   # a failure after the stream opened
+        call.out.stream_type = encoder.content_type
+        call.out.keepalive = getattr(encoder, "keepalive", call.out.keepalive)
     if run_tools(call, body, adapter, surface, encoder):
         return
     if surface.protocol in adapter.protocols:

@@ -18,8 +18,11 @@ class Route:
         self.public = public    # served without the proxy's API key
 
 
+_PARAM = re.compile(r"\{(\w+)(:path)?\}")
+
+
 class Router:
-    """Paths may end in `/{name}` or `/{name:path}`. `styles` maps path prefixes to the error
+    """Paths may hold `{name}` (one segment) or `{name:path}` (the rest). `styles` maps path prefixes to the error
     style of requests that match no route (so even a 404 is in the client's envelope)."""
 
     def __init__(self, styles=()):
@@ -32,13 +35,12 @@ class Router:
         if "{" not in path:
             self._exact.setdefault(path, {})[method] = route
             return
-        head, name = path.split("{", 1)
-        regex = re.escape(head)
-        name = name.rstrip("}")
-        if name.endswith(":path"):
-            regex += "(?P<%s>.+)" % name[:-5]
-        else:
-            regex += "(?P<%s>[^/]+)" % name
+        regex, pos = "", 0
+        for found in _PARAM.finditer(path):
+            regex += re.escape(path[pos:found.start()])
+            regex += "(?P<%s>%s)" % (found.group(1), ".+" if found.group(2) else "[^/]+")
+            pos = found.end()
+        regex += re.escape(path[pos:])
         self._patterns.append((re.compile(regex + "$"), method, route))
 
     def match(self, method, path):

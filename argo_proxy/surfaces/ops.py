@@ -5,7 +5,7 @@ from __future__ import annotations
 import platform
 
 from .. import __version__
-from ..convert import anthropic
+from ..convert import anthropic, google
 from ..errors import ProxyError
 
 
@@ -42,6 +42,9 @@ def list_models(req, res):
     if req.header("anthropic-version"):   # an Anthropic client (Claude Code's model picker)
         res.json(200, anthropic.model_list(entries, req.app.models.created))
         return
+    if _google_client(req):               # the google-genai SDK asks /v1/models too
+        res.json(200, google.model_list(entries))
+        return
     res.json(200, {"object": "list", "data": entries})
 
 
@@ -52,6 +55,8 @@ def get_model(req, res):
                          % req.params["model"], param="model", code="model_not_found")
     if req.header("anthropic-version"):
         found = anthropic.model_entry(found, req.app.models.created)
+    elif _google_client(req):
+        found = google.model_entry(dict(found, id=req.params["model"]))
     res.json(200, found)
 
 
@@ -67,3 +72,7 @@ def refresh(req, res):
 def list_tools(req, res):
     toolset = req.app.toolset
     res.json(200, {"object": "list", "data": toolset.describe() if toolset is not None else []})
+
+
+def _google_client(req):
+    return bool(req.header("x-goog-api-client") or req.header("x-goog-api-key"))

@@ -19,7 +19,6 @@ ROUTES = (
     ("*", "messages", "anthropic", "anthropic"),   # Claude keeps thinking, caching, tool use
     ("*", "passthrough", "*", "native"),           # other /v1/... paths (native mode only)
     ("*", "argo", "*", "legacy"),
-    ("native-openai", "responses", "*", "legacy"),   # Argo's native API has no Responses endpoint
     ("native-openai", "*", "*", "native"),
     ("standard", "*", "*", "legacy"),
 )

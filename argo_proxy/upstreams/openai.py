@@ -33,6 +33,7 @@ class OpenAIUpstream:
         self.image_limits = image_limits
         self._chat_url = chat_url or (base_url + "chat/completions")
         self._lock = threading.Lock()
+        self._missing = set()   # paths the upstream answered 404 (e.g. responses on Argo)
 
     def chat_url(self):
         if callable(self._chat_url):
@@ -88,6 +89,24 @@ class OpenAIUpstream:
         reply = exchange.send(self.client, call, url, json.dumps(body).encode("utf-8"), headers,
                               hold=streaming)
         exchange.relay(call, reply, streaming)
+
+    def relay_if_served(self, call, body, path):
+        """Relay to {base}path if the upstream serves it; False (nothing sent to the client) if
+        it answered 404 now or before: the caller then translates."""
+        if path in self._missing:
+            return False
+        fixed = self._fix(call, dict(body))
+        streaming = bool(fixed.get("stream"))
+        headers = exchange.forward_headers(call, self.own_key, streaming, "application/json")
+        reply = exchange.send(self.client, call, self.base_url + path,
+                              json.dumps(fixed).encode("utf-8"), headers, hold=streaming)
+        if reply.status == 404:
+            reply.read()
+            call.out.settle()
+            self._missing.add(path)
+            return False
+        exchange.relay(call, reply, streaming)
+        return True
 
     def forward(self, call, path, query, method, data):
         """Any other path under the base, verbatim (method, query, body, headers)."""

@@ -267,7 +267,11 @@ def test_continue_turn_for_claude_without_user_message(proxy, fake):
     assert sent(fake, "/resource/chat/")["messages"][-1] == {"role": "user", "content": "[continue]"}
 
 
-def test_responses_in_native_mode_use_legacy_api(native_proxy, fake):
-    out = sdk(native_proxy).responses.create(model="gpt4o", input="hi")
-    assert out.output_text == "Hello from fake Argo."
-    assert fake.last("/resource/chat/")["body"]["model"] == "gpt4o"
+def test_responses_in_native_mode_use_native_chat_after_one_probe(native_proxy, fake):
+    for _ in range(2):
+        out = sdk(native_proxy).responses.create(model="gpt4o", input="hi")
+        assert out.output_text == "Hello from fake Argo."
+    assert fake.last("/v1/chat/completions")["body"]["model"] == "gpt4o"
+    probes = [r for r in fake.requests if r["path"].endswith("/v1/responses")]
+    assert len(probes) == 1   # Argo has no Responses API: asked once, then translated
+    assert not [r for r in fake.requests if "/resource/chat/" in r["path"]]

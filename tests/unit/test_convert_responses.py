@@ -19,19 +19,20 @@ CALL = {"id": "call_1", "type": "function",
 # --- to_chat ---------------------------------------------------------------------
 
 def test_string_input_with_instructions():
-    chat = responses.to_chat({"model": "gpt4o", "input": "hi", "instructions": "be brief",
-                              "max_output_tokens": 30, "temperature": 0.5, "top_p": 0.9,
-                              "stream": True, "store": True, "metadata": {"a": "b"},
-                              "reasoning": {"effort": "low"}, "user": "x",
-                              "truncation": "auto", "include": [], "text": {}})
+    chat, tools = responses.to_chat({
+        "model": "gpt4o", "input": "hi", "instructions": "be brief", "max_output_tokens": 30,
+        "temperature": 0.5, "top_p": 0.9, "stream": True, "store": True, "metadata": {"a": "b"},
+        "reasoning": {"effort": "low"}, "user": "x", "truncation": "auto", "include": [],
+        "text": {}})
     assert chat == {"model": "gpt4o", "temperature": 0.5, "top_p": 0.9, "stream": True,
-                    "max_tokens": 30,
+                    "max_tokens": 30, "reasoning_effort": "low",
                     "messages": [{"role": "system", "content": "be brief"},
                                  {"role": "user", "content": "hi"}]}
+    assert isinstance(tools, responses.ToolMap) and len(tools) == 0 and tools.notes == []
 
 
 def test_message_items_with_parts():
-    chat = responses.to_chat({"model": "m", "input": [
+    chat, _ = responses.to_chat({"model": "m", "input": [
         {"role": "user", "content": [
             {"type": "input_text", "text": "What is this?"},
             {"type": "input_image", "image_url": "data:image/png;base64,AAAA", "detail": "low"}]},
@@ -51,7 +52,7 @@ def test_message_items_with_parts():
 
 
 def test_function_call_items_merged_into_one_turn():
-    chat = responses.to_chat({"model": "m", "tools": [FN_TOOL], "tool_choice": "auto",
+    chat, _ = responses.to_chat({"model": "m", "tools": [FN_TOOL], "tool_choice": "auto",
                               "parallel_tool_calls": False, "input": [
         {"role": "user", "content": "weather in Paris and Rome?"},
         {"type": "function_call", "call_id": "call_1", "name": "get_weather",
@@ -81,30 +82,28 @@ def test_assistant_text_around_function_calls_joins_the_turn():
         items = [{"role": "user", "content": "go"}] + (
             [text, call] if order == "text_first" else [call, text]) + [
             {"type": "function_call_output", "call_id": "c1", "output": "done"}]
-        msgs = responses.to_chat({"model": "m", "input": items})["messages"]
+        msgs = responses.to_chat({"model": "m", "input": items})[0]["messages"]
         assert [m["role"] for m in msgs] == ["user", "assistant", "tool"], order
         assert msgs[1]["content"] == "Checking." and len(msgs[1]["tool_calls"]) == 1
 
 
 def test_named_tool_choice_mapped():
-    chat = responses.to_chat({"model": "m", "input": "x", "tools": [FN_TOOL],
-                              "tool_choice": {"type": "function", "name": "get_weather"}})
+    chat, _ = responses.to_chat({"model": "m", "input": "x", "tools": [FN_TOOL],
+                                 "tool_choice": {"type": "function", "name": "get_weather"}})
     assert chat["tool_choice"] == {"type": "function", "function": {"name": "get_weather"}}
 
 
 @pytest.mark.parametrize("tool", [{"type": "web_search"}, {"type": "file_search"},
                                   {"type": "code_interpreter"}])
-def test_other_tool_types_rejected(tool):
-    with pytest.raises(ProxyError) as err:
-        responses.to_chat({"model": "m", "input": "x", "tools": [FN_TOOL, tool]})
-    assert err.value.status == 400 and tool["type"] in err.value.message
+def test_hosted_tool_types_dropped_with_a_note(tool):
+    chat, tools = responses.to_chat({"model": "m", "input": "x", "tools": [FN_TOOL, tool]})
+    assert [t["function"]["name"] for t in chat["tools"]] == ["get_weather"]
+    assert any(tool["type"] in note for note in tools.notes)
 
 
-def test_previous_response_id_rejected():
-    with pytest.raises(ProxyError) as err:
-        responses.to_chat({"model": "m", "input": "x", "previous_response_id": "resp_1"})
-    assert err.value.status == 400
-    assert "previous_response_id is not supported" in err.value.message
+def test_previous_response_id_accepted_not_forwarded():
+    chat, tools = responses.to_chat({"model": "m", "input": "x", "previous_response_id": "resp_1"})
+    assert "previous_response_id" not in chat and tools.notes == []
 
 
 @pytest.mark.parametrize("item", [
@@ -115,7 +114,7 @@ def test_previous_response_id_rejected():
 def test_unsupported_input_rejected(item):
     with pytest.raises(ProxyError) as err:
         responses.to_chat({"model": "m", "input": [item]})
-    assert err.value.status == 400 and err.value.param == "input"
+    assert err.value.status == 400 and err.value.param.startswith("input[0]")
 
 
 def test_missing_input_rejected():

@@ -30,7 +30,7 @@ def chat_events(result):
 @pytest.mark.parametrize("mode,kind,family,name", [
     ("standard", "chat", "openai", "legacy"),
     ("native-openai", "chat", "anthropic", "native"),
-    ("native-openai", "responses", "openai", "legacy"),
+    ("native-openai", "responses", "openai", "native"),
     ("native-openai", "argo", "openai", "legacy"),
     ("llamastack", "chat", "unknown", "llamastack"),
 ])
