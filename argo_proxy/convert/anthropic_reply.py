@@ -8,6 +8,7 @@ import uuid
 
 from . import usage as usage_estimate
 from ..errors import ProxyError
+from .completion import first_choice, message_text
 
 _STOP_REASONS = {"stop": "end_turn", "length": "max_tokens", "tool_calls": "tool_use",
                  "function_call": "tool_use", "content_filter": "refusal"}
@@ -54,12 +55,12 @@ def tool_input(arguments) -> dict:
 
 def completion_to_message(completion, model) -> dict:
     """An OpenAI `chat.completion` as an Anthropic Message (choice 0)."""
-    message, finish = _first_choice(completion)
+    message, finish = first_choice(completion)
     content = []
     reasoning = message.get("reasoning_content")
     if isinstance(reasoning, str) and reasoning:
         content.append({"type": "thinking", "thinking": reasoning, "signature": ""})
-    text = _message_text(message)
+    text = message_text(message)
     refused = False
     if not text and isinstance(message.get("refusal"), str) and message["refusal"]:
         text, refused = message["refusal"], True
@@ -74,28 +75,6 @@ def completion_to_message(completion, model) -> dict:
     return {"id": new_message_id(), "type": "message", "role": "assistant", "model": model,
             "content": content, "stop_reason": reason, "stop_sequence": None,
             "usage": _usage(completion.get("usage"), text, calls)}
-
-
-def _first_choice(completion):
-    if not isinstance(completion, dict):
-        raise ProxyError(502, "The upstream reply is not a JSON object.")
-    choices = completion.get("choices")
-    if not isinstance(choices, list) or not choices or not isinstance(choices[0], dict):
-        raise ProxyError(502, "The upstream reply has no choices.")
-    message = choices[0].get("message")
-    if not isinstance(message, dict):
-        raise ProxyError(502, "The upstream reply's choices[0].message is not an object.")
-    return message, choices[0].get("finish_reason")
-
-
-def _message_text(message) -> str:
-    content = message.get("content")
-    if isinstance(content, str):
-        return content
-    if isinstance(content, list):              # some servers answer with text parts
-        return "".join(p.get("text", "") for p in content
-                       if isinstance(p, dict) and isinstance(p.get("text"), str))
-    return ""
 
 
 def _tool_use_block(call) -> dict:

@@ -16,6 +16,7 @@ import uuid
 from . import usage as usage_estimate
 from .anthropic_reply import tool_input
 from ..errors import ProxyError, google_status
+from .completion import first_choice, message_text
 
 FINISH_REASONS = {"stop": "STOP", "length": "MAX_TOKENS", "tool_calls": "STOP",
                   "function_call": "STOP", "content_filter": "SAFETY"}
@@ -81,7 +82,7 @@ def completion_to_generate(completion, model, include_thoughts=True, prompt_toke
     """An OpenAI `chat.completion` (choice 0) as a GenerateContentResponse. Reasoning
     becomes a `thought` part unless include_thoughts is false; `prompt_tokens` is used
     when the completion reports no usage."""
-    message, finish = _first_choice(completion)
+    message, finish = first_choice(completion)
     parts = []
     reasoning = message.get("reasoning_content") or message.get("reasoning")
     reasoning = reasoning if isinstance(reasoning, str) else ""
@@ -110,27 +111,10 @@ def function_call(call_id, name, arguments) -> dict:
             "id": call_id if isinstance(call_id, str) and call_id else new_call_id()}
 
 
-def _first_choice(completion):
-    if not isinstance(completion, dict):
-        raise ProxyError(502, "The upstream reply is not a JSON object.")
-    choices = completion.get("choices")
-    if not isinstance(choices, list) or not choices or not isinstance(choices[0], dict):
-        raise ProxyError(502, "The upstream reply has no choices.")
-    message = choices[0].get("message")
-    if not isinstance(message, dict):
-        raise ProxyError(502, "The upstream reply's choices[0].message is not an object.")
-    return message, choices[0].get("finish_reason")
-
-
 def _message_text(message) -> str:
-    content = message.get("content")
-    if isinstance(content, list):              # some servers answer with text parts
-        content = "".join(p.get("text", "") for p in content
-                          if isinstance(p, dict) and isinstance(p.get("text"), str))
-    if isinstance(content, str) and content:
-        return content
+    text = message_text(message)
     refusal = message.get("refusal")
-    return refusal if isinstance(refusal, str) else ""
+    return text or (refusal if isinstance(refusal, str) else "")
 
 
 # -- hub stream -> Gemini stream --------------------------------------------------------
