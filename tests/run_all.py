@@ -1,5 +1,5 @@
-"""Run every test on a fresh machine: venv + pinned deps, build the .pyz, the pinned Claude Code
-(npm, into .agents/), full suite, smoke per CPython.
+"""Run every test on a fresh machine: venv + pinned deps, build the .pyz, the pinned coding
+agents (npm, into .agents/), full suite, smoke per CPython.
 
     python3 tests/run_all.py            # everything
     python3 tests/run_all.py -k models  # extra arguments go to the main pytest run
@@ -40,26 +40,30 @@ def ensure_venv():
         fh.write(wanted)
 
 
+AGENTS = ("claude_code", "codex", "gemini_cli", "opencode")   # modules of tests/agents
+
+
 def install_agents():
-    """Install the pinned Claude Code for tests/agents into <repo>/.agents (once; later runs only
-    check the version).  Without npm or the registry, warn and go on: those tests then skip."""
-    if os.environ.get("CLAUDE_CODE_BIN"):
-        print("== Claude Code: using CLAUDE_CODE_BIN=%s" % os.environ["CLAUDE_CODE_BIN"], flush=True)
-        return
+    """Install the pinned coding agents for tests/agents into <repo>/.agents (once; later runs
+    only check the versions). Without npm or the registry, warn and go on: those tests skip."""
+    import importlib
     if ROOT not in sys.path:
         sys.path.insert(0, ROOT)
-    from tests.agents import claude_code
-    prefix = claude_code.DEFAULT_PREFIX          # <repo>/.agents unless ARGO_PROXY_AGENTS_PREFIX
-    print("== installing %s@%s into %s" % (claude_code.PACKAGE, claude_code.PINNED_VERSION, prefix),
-          flush=True)
-    try:
-        path = claude_code.install(prefix, timeout=600)
-    except Exception as exc:  # npm missing, registry unreachable, no binary for this platform...
-        print("WARNING: could not install Claude Code (%s: %s).\n"
-              "WARNING: the tests that run the real Claude Code CLI (tests/agents) will be skipped."
-              % (type(exc).__name__, str(exc).strip()[-2000:]), flush=True)
-        return
-    print("   %s" % path, flush=True)
+    for name in AGENTS:
+        try:
+            module = importlib.import_module("tests.agents." + name)
+        except ImportError:
+            continue
+        print("== installing %s@%s into %s" % (module.PACKAGE, module.PINNED_VERSION,
+                                               module.DEFAULT_PREFIX), flush=True)
+        try:
+            path = module.install(module.DEFAULT_PREFIX, timeout=600)
+        except Exception as exc:  # npm missing, registry unreachable, no binary for this platform...
+            print("WARNING: could not install %s (%s: %s).\n"
+                  "WARNING: the tests that run it (tests/agents) will be skipped."
+                  % (module.PACKAGE, type(exc).__name__, str(exc).strip()[-2000:]), flush=True)
+            continue
+        print("   %s" % path, flush=True)
 
 
 def other_pythons():
