@@ -195,3 +195,23 @@ def test_injected_tools_work_on_messages(start_proxy, fake, model, stream):
     else:
         final = client(p).messages.create(model=model, max_tokens=100, messages=HI)
     assert [b.type for b in final.content] == ["text"] and final.content[0].text == "Tool said: 42"
+
+
+# -- LlamaStack mode ------------------------------------------------------------------------
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_messages_in_llamastack_mode_run_the_tool_loop(start_proxy, stream):
+    from tests.fakes.fake_llamastack import FakeLlamaStack
+    with FakeLlamaStack() as stack:
+        p = start_proxy("--llamastack", stack.url)
+        c = client(p)
+        if stream:
+            with c.messages.stream(model="openai/fake-model", max_tokens=50,
+                                   messages=[{"role": "user", "content": "2+3?"}]) as s:
+                final = s.get_final_message()
+        else:
+            final = c.messages.create(model="openai/fake-model", max_tokens=50,
+                                      messages=[{"role": "user", "content": "2+3?"}])
+        assert [b.type for b in final.content] == ["text"] and final.content[0].text == "Tool said: 5"
+        chats = [r for r in stack.requests if r["path"].endswith("/chat/completions")]
+        assert chats[0]["body"]["model"] == "openai/fake-model"
