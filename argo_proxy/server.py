@@ -46,9 +46,16 @@ class Request:
 
     def read_body(self):
         if self._read_body is not None:
-            self.body = self._read_body()
+            self.body = self._read_body()   # if this raises, the body counts as unread
             self._read_body = None
         return self.body
+
+    def unread_body(self) -> bool:
+        """True if the client sent a body nobody read (it would corrupt the next request)."""
+        if self._read_body is None:
+            return False
+        te = (self.header("Transfer-Encoding") or "").lower()
+        return "chunked" in te or (self.header("Content-Length") or "0").strip() not in ("0", "")
 
     def json(self) -> dict:
         """The body as a JSON object, or a 400/415 that says what is wrong."""
@@ -84,6 +91,8 @@ def dispatch(app, req, out):
         route.handler(req, out)
     except ProxyError as err:
         out.settle()
+        if req.unread_body():
+            out.close_connection = True   # said in the answer's head, done by the server core
         out.fail(err)
     except (BrokenPipeError, ConnectionResetError):
         out.close_connection = True
@@ -143,7 +152,6 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if err is None:
             return super().handle_expect_100()
         self.close_connection = True
-        self._body_read = True  # nothing was sent, nothing to skip
         out = self._client_stream(self.server.app.router.style_for(path))
         out.close_connection = True
         out.fail(err)
@@ -156,7 +164,6 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
     def _dispatch(self):
         started = time.monotonic()
-        self._body_read = False
         server = self.server
         out = self._client_stream(server.app.router.style_for(urlsplit(self.path).path))
         req = Request(self.command, self.path, self.headers, self._read_body)
@@ -164,16 +171,10 @@ class Handler(http.server.BaseHTTPRequestHandler):
         try:
             dispatch(server.app, req, out)
         finally:
-            if self._unread_body() or out.close_connection:
+            if req.unread_body() or out.close_connection:
                 self.close_connection = True  # unread body bytes would corrupt the next request
             server.request_finished()
             self._access_log(req, out, started)
-
-    def _unread_body(self):
-        if getattr(self, "_body_read", False):
-            return False
-        te = (self.headers.get("Transfer-Encoding") or "").lower()
-        return "chunked" in te or (self.headers.get("Content-Length") or "0").strip() not in ("0", "")
 
     def _read_body(self) -> bytes:
         try:
@@ -182,7 +183,6 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self.close_connection = True
             raise ProxyError(408, "The request body did not arrive within %g s (idle_timeout)."
                              % self.server.idle_timeout, code="request_timeout")
-        self._body_read = True
         return body
 
     def _read_body_raw(self) -> bytes:

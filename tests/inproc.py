@@ -83,7 +83,7 @@ def drive(app, method, target, body=None, headers=None):
     """One request through routing, auth, the route and the hub; returns a Result."""
     wfile = io.BytesIO()
     data = body if isinstance(body, (bytes, type(None))) else json.dumps(body).encode()
-    hdrs = {"Content-Type": "application/json"} if data is not None else {}
+    hdrs = {"Content-Type": "application/json", "Content-Length": str(len(data))} if data is not None else {}
     hdrs.update(headers or {})
     out = ClientStream(wfile, None, method)
     req = Request(method, target, Headers(hdrs), lambda: data or b"")

@@ -113,6 +113,15 @@ def test_completions_stream_through_the_hub():
     assert legacy.seen[0]["prompt"] == ["x"]   # Argo's prompt style
 
 
+def test_an_answer_before_the_body_was_read_says_connection_close():
+    app = make_app({"legacy": ScriptedAdapter()})
+    refused = drive(app, "POST", "/v1/nothing", {"x": 1})
+    assert refused.status == 404 and refused.headers.get("connection") == "close"
+    served = drive(make_app({"legacy": ScriptedAdapter([completion()])}), "POST",
+                   "/v1/chat/completions", CHAT)
+    assert served.status == 200 and "connection" not in served.headers
+
+
 def test_unknown_route_and_bad_json_in_the_envelope():
     app = make_app({"legacy": ScriptedAdapter()})
     assert drive(app, "GET", "/v1/nothing").status == 404
