@@ -15,6 +15,7 @@ from __future__ import annotations
 import itertools
 import logging
 
+from .convert import usage
 from .convert.encoders import encode_chunk
 from .errors import ProxyError
 from .tools.loop import Loop, inject
@@ -90,23 +91,28 @@ def answer(call, body, surface):
     if surface.protocol in adapter.protocols:
         adapter.relay(call, body, surface.path)
     elif encoder is not None:
-        relay_events(adapter.stream(call, body), encoder, call.out)
+        relay_events(adapter.stream(call, body), encoder, call.out, usage.prompt_tokens(body))
     else:
         call.out.json(200, surface.reply(adapter.complete(call, body), call))
 
 
-def relay_events(events, encoder, out):
-    """Hub events -> the client's stream, through its encoder, as each event arrives."""
+def relay_events(events, encoder, out, prompt_tokens=0):
+    """Hub events -> the client's stream, through its encoder, as each event arrives. An
+    upstream that reports no usage gets an estimate (prompt_tokens: the request's)."""
     events = iter(events)
+    tally = usage.Tally(prompt_tokens)
     try:
         first = next(events, None)   # the upstream answered (or failed: a plain error then)
         out.open(200, encoder.content_type)
         if not out.write(encoder.start()):
             return
         for chunk in itertools.chain(() if first is None else (first,), events):
+            tally.feed(chunk)
             data = encode_chunk(encoder, chunk)
             if data and not out.write(data):
                 return
+        if tally.reported is None:
+            out.write(encoder.usage(tally.usage()))
         out.write(encoder.end())
     finally:
         close = getattr(events, "close", None)

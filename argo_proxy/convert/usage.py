@@ -97,3 +97,37 @@ def _canonical_call(call) -> dict:
 
 def _dumps(obj) -> str:
     return json.dumps(obj, ensure_ascii=False, sort_keys=True)
+
+
+class Tally:
+    """The usage of one streamed answer: the upstream's when it reports it, else an estimate
+    from what was streamed (so every surface can report usage; Codex compacts by it)."""
+
+    def __init__(self, prompt_tokens=0):
+        self.prompt_tokens = prompt_tokens
+        self.reported = None
+        self._pieces = []
+
+    def feed(self, chunk):
+        if not isinstance(chunk, dict):
+            return
+        if isinstance(chunk.get("usage"), dict):
+            self.reported = chunk["usage"]
+        for choice in chunk.get("choices") or ():
+            delta = choice.get("delta") if isinstance(choice, dict) else None
+            if not isinstance(delta, dict):
+                continue
+            for key in ("content", "reasoning_content"):
+                if isinstance(delta.get(key), str):
+                    self._pieces.append(delta[key])
+            for frag in delta.get("tool_calls") or ():
+                fn = frag.get("function") if isinstance(frag, dict) else None
+                if isinstance(fn, dict) and isinstance(fn.get("arguments"), str):
+                    self._pieces.append(fn["arguments"])
+
+    def usage(self) -> dict:
+        if self.reported is not None:
+            return self.reported
+        completion = estimate_tokens("".join(self._pieces))
+        return {"prompt_tokens": self.prompt_tokens, "completion_tokens": completion,
+                "total_tokens": self.prompt_tokens + completion}

@@ -10,6 +10,8 @@ from __future__ import annotations
 import copy
 import uuid
 
+from ..convert import usage
+
 
 def inject(body, toolset):
     """Merge the injected tools into the body; returns their names (client tools win)."""
@@ -89,10 +91,12 @@ class Loop:
         out = _Out(call.out, encoder)
         messages = list(body.get("messages") or [])
         totals = {}
+        tally = usage.Tally(usage.prompt_tokens(body))   # when the upstream reports no usage
         for rounds in range(self.max_rounds + 1):
             turn = _Turn(out, injected)
             for chunk in adapter.stream(call, dict(body, messages=copy.deepcopy(messages))):
                 _add_usage(totals, chunk.get("usage"))
+                tally.feed(chunk)
                 if out.gone or not turn.take(chunk):
                     return
             mine, theirs = _split(turn.calls(), injected)
@@ -106,8 +110,7 @@ class Loop:
             messages.append(_assistant_turn("".join(turn.text), mine))
             out.open()  # open now, so keep-alives flow while the tools run
             messages.extend(self.run_tools(mine))
-        if totals:
-            out.send(encoder.usage(totals))
+        out.send(encoder.usage(totals or tally.usage()))
         out.send(encoder.end())
 
 

@@ -221,8 +221,8 @@ def test_max_tokens_capped_to_the_models_limit():
 
 
 @pytest.mark.parametrize("model,family,kept", [("gpt4o", "openai", False), ("gpto3", "openai", True),
-                                                ("gpt5mini", "openai", True), ("gemini25pro", "google", False),
-                                                ("claudesonnet45", "anthropic", False)])
+                                                ("gpt5mini", "openai", True), ("gemini25pro", "google", True),
+                                                ("claudesonnet45", "anthropic", True)])
 def test_reasoning_effort_only_for_reasoning_models(model, family, kept):
     body, _ = run({"reasoning_effort": "high"}, model, family, "standard")
     assert ("reasoning_effort" in body) is kept
