@@ -59,6 +59,9 @@ FIELDS = (
     Field("model_quirks", bool, True, doc="fix requests Argo would reject for a model (quirk table)"),
     Field("model_refresh_interval_hours", float, 24.0),
     Field("proxy_api_key", str, None, env=("ARGO_PROXY_API_KEY",), secret=True),
+    Field("allowed_hosts", list, None, doc="extra Host names accepted on a loopback listener"),
+    Field("cors_origins", list, None, doc="web origins allowed to call the proxy (CORS)"),
+    Field("head_timeout", float, 10.0, doc="seconds a client may take to send a request's head"),
     Field("max_body_mb", float, 100.0),
     Field("connect_timeout", float, 10.0, env=("ARGO_PROXY_CONNECT_TIMEOUT",)),
     Field("read_timeout", float, 600.0, env=("ARGO_PROXY_READ_TIMEOUT",)),
@@ -225,13 +228,17 @@ def _coerce(field, value, where):
             return str(value)
         if kind is dict and isinstance(value, dict):
             return value
+        if kind is list and isinstance(value, (list, str)):
+            items = value.split(",") if isinstance(value, str) else value
+            if all(isinstance(v, str) for v in items):
+                return [v.strip() for v in items if v.strip()]
     except (TypeError, ValueError):
         pass
     raise ConfigError("%s: %s must be %s, got %r" % (where, field.name, _KIND_NAMES[kind], value))
 
 
 _KIND_NAMES = {bool: "true or false", int: "a whole number", float: "a number", str: "a string",
-               dict: "a mapping"}
+               dict: "a mapping", list: "a list of strings"}
 LLAMASTACK_DEFAULT = "http://localhost:8321"
 
 
@@ -305,7 +312,7 @@ def validate(cfg):
         if url and not url.startswith(("http://", "https://")):
             fail(name, "must start with http:// or https://, got %r" % url)
     for name in ("max_body_mb", "connect_timeout", "read_timeout", "image_timeout", "max_payload_size",
-                 "idle_timeout"):
+                 "idle_timeout", "head_timeout"):
         if getattr(cfg, name) <= 0:
             fail(name, "must be greater than 0")
     for name in ("keepalive_interval", "model_refresh_interval_hours", "responses_store_max",
