@@ -1,12 +1,27 @@
 """Client surfaces: one module per client API. Which routes exist in which mode is decided
-here and nowhere else."""
+here and nowhere else.
+
+The Anthropic, Google and Responses surfaces (and their converters) are imported on their
+first request: a zipapp compiles every module it imports at each start, and most users of
+a proxy use one client API.
+"""
 
 from __future__ import annotations
 
-from . import anthropic, argo, google, ops, openai, passthrough, responses
+import importlib
+
+from . import ops, openai, passthrough
 
 # Error styles of paths that match no route (so a 404 comes in the client's envelope).
 STYLES = (("/v1/messages", "anthropic"), ("/anthropic/", "anthropic"), ("/v1beta/", "google"))
+
+
+def lazy(module, name):
+    """A route handler that imports surfaces.<module> on first use."""
+    def handler(req, out):
+        return getattr(importlib.import_module(__name__ + "." + module), name)(req, out)
+    handler.__name__ = name
+    return handler
 
 
 def register(app):
@@ -14,16 +29,22 @@ def register(app):
     mode = app.config.mode
     ops.register(r, models=mode != "llamastack")
     r.add("POST", "/v1/chat/completions", openai.chat_completions)
-    r.add("POST", "/v1/messages", anthropic.messages, style="anthropic")
-    r.add("POST", "/v1/messages/count_tokens", anthropic.count_tokens, style="anthropic")
-    google.register(r)
+    r.add("POST", "/v1/messages", lazy("anthropic", "messages"), style="anthropic")
+    r.add("POST", "/v1/messages/count_tokens", lazy("anthropic", "count_tokens"), style="anthropic")
+    for base in ("/v1beta/models", "/v1/models"):
+        r.add("POST", base + "/{target:path}", lazy("google", "generate"), style="google")
+    r.add("GET", "/v1beta/models", lazy("google", "list_models"), style="google")
+    r.add("GET", "/v1beta/models/{model:path}", lazy("google", "get_model"), style="google")
     if mode == "llamastack":
         passthrough.register(r)
         return
     r.add("POST", "/v1/completions", openai.completions)
     r.add("POST", "/v1/embeddings", openai.embeddings)
-    responses.register(r)
-    r.add("POST", "/v1/chat", argo.chat)
-    r.add("POST", "/v1/embed", argo.embed)
+    r.add("POST", "/v1/responses", lazy("responses", "create_response"))
+    r.add("GET", "/v1/responses/{id}", lazy("responses", "get_response"))
+    r.add("DELETE", "/v1/responses/{id}", lazy("responses", "delete_response"))
+    r.add("GET", "/v1/responses/{id}/input_items", lazy("responses", "input_items"))
+    r.add("POST", "/v1/chat", lazy("argo", "chat"))
+    r.add("POST", "/v1/embed", lazy("argo", "embed"))
     if mode == "native-openai":
         passthrough.register(r)

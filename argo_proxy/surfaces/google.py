@@ -33,13 +33,6 @@ def _reply(completion, call):
 GENERATE = hub.Surface("chat", "google-generate", None, _encoder, _reply)
 
 
-def register(r):
-    for base in ("/v1beta/models", "/v1/models"):
-        r.add("POST", base + "/{target:path}", generate, style="google")
-    r.add("GET", "/v1beta/models", list_models, style="google")
-    r.add("GET", "/v1beta/models/{model:path}", get_model, style="google")
-
-
 def _target(req):
     model, sep, method = req.params["target"].rpartition(":")
     if not sep or method not in METHODS or not model:

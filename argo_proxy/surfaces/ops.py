@@ -5,7 +5,6 @@ from __future__ import annotations
 import platform
 
 from .. import __version__
-from ..convert import anthropic, google
 from ..errors import ProxyError
 
 
@@ -40,9 +39,11 @@ def version(req, res):
 def list_models(req, res):
     entries = req.app.models.openai_list()
     if req.header("anthropic-version"):   # an Anthropic client (Claude Code's model picker)
+        from ..convert import anthropic
         res.json(200, anthropic.model_list(entries, req.app.models.created))
         return
     if _google_client(req):               # the google-genai SDK asks /v1/models too
+        from ..convert import google
         res.json(200, google.model_list(entries))
         return
     res.json(200, {"object": "list", "data": entries})
@@ -54,8 +55,10 @@ def get_model(req, res):
         raise ProxyError(404, "The model %r does not exist here; GET /v1/models lists them."
                          % req.params["model"], param="model", code="model_not_found")
     if req.header("anthropic-version"):
+        from ..convert import anthropic
         found = anthropic.model_entry(found, req.app.models.created)
     elif _google_client(req):
+        from ..convert import google
         found = google.model_entry(dict(found, id=req.params["model"]))
     res.json(200, found)
 

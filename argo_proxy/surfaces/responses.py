@@ -12,13 +12,6 @@ from ..errors import ProxyError
 log = logging.getLogger("argo_proxy")
 
 
-def register(r):
-    r.add("POST", "/v1/responses", create_response)
-    r.add("GET", "/v1/responses/{id}", get_response)
-    r.add("DELETE", "/v1/responses/{id}", delete_response)
-    r.add("GET", "/v1/responses/{id}/input_items", input_items)
-
-
 class _Exchange:
     """What the encoder and reply need to know, and where a finished response is kept."""
 

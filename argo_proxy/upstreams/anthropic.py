@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 
 from ..convert import quirks
-from ..convert.anthropic_reply import ERROR_STATUS, aggregate_stream
 from ..errors import ProxyError, upstream_message
 from ..sse import EventSplitter, event_data
 from . import exchange
@@ -69,6 +68,7 @@ class AnthropicUpstream:
                 raise ProxyError(502, "Argo answered a streaming request without a stream: %r"
                                  % data[:200], code="upstream_invalid_response", source="upstream")
             raise exchange.upstream_error(reply, data)
+        from ..convert.anthropic_reply import aggregate_stream   # first use only: start-up stays lean
         call.out.json(200, aggregate_stream(_events(reply.iter_raw())))
 
 
@@ -99,6 +99,7 @@ def error_in_body(reply, data):
         return
     if not isinstance(obj, dict) or obj.get("type") != "error":
         return
+    from ..convert.anthropic_reply import ERROR_STATUS
     kind = (obj.get("error") or {}).get("type") if isinstance(obj.get("error"), dict) else None
     raise ProxyError(ERROR_STATUS.get(kind, 502),
                      "Argo answered HTTP 200 with an error: %s" % upstream_message(200, data),
