@@ -8,6 +8,7 @@ import time
 
 from . import images, surfaces, upstreams
 from .models import ModelRegistry, family as family_of
+from .guard import Guard
 from .router import Router
 from .store import ResponseStore
 from .upstream import Upstream
@@ -29,6 +30,7 @@ class App:
         self.adapters = adapters if adapters is not None else build_adapters(config, self.upstream)
         self.responses = ResponseStore(config.responses_store_max, config.responses_store_hours * 3600)
         self.router = Router(surfaces.STYLES)
+        self.guard = Guard(config)
         self._stop = threading.Event()
         self.toolset = build_toolset(config, self.upstream)
         surfaces.register(self)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import ipaddress
 import logging
 import os
 import shlex
@@ -15,6 +14,7 @@ import threading
 
 from . import __version__, config as configmod
 from .config import ConfigError
+from .guard import is_loopback
 
 log = logging.getLogger("argo_proxy")
 
@@ -65,7 +65,7 @@ def build_parser():
     g.add_argument("--validate", "-vv", action="store_true",
                    help="check the config (and whether Argo answers) and exit")
     g.add_argument("--show", "-s", action="store_true",
-                   help="print the resolved config with where each value came from")
+                   help="print the resolved config with where each value came from, and exit")
     g.add_argument("--version", "-V", action="version", version="argo-proxy " + __version__)
     return p
 
@@ -120,6 +120,8 @@ def main(argv=None) -> int:
     cfg.freeze()
     if args.show:
         print(cfg.show(), end="", flush=True)
+        if not args.validate:
+            return 0
     if args.validate:
         return validate(cfg)
     return serve(cfg)
@@ -223,15 +225,6 @@ def validate(cfg) -> int:
         client.close()
     print("Configuration OK (%s)." % (cfg.path or "no config file; defaults and flags"))
     return 0
-
-
-def is_loopback(host) -> bool:
-    if host in ("localhost", ""):
-        return host == "localhost"
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
 
 
 def install_signal_handlers(server):

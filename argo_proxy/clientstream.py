@@ -61,6 +61,7 @@ class ClientStream:
         self.error_event = None         # err -> bytes for a failure inside the stream
         self.stream_type = "text/event-stream"   # what a held stream opens as (the surface's)
         self.keepalive = KEEPALIVE      # harmless filler for that content type
+        self.headers = {}               # sent with every answer (e.g. CORS)
         self.lock = threading.RLock()
         self.last_write = time.monotonic()
         self._hold_type = None
@@ -202,7 +203,7 @@ class ClientStream:
                  "Date: " + formatdate(usegmt=True)]
         if content_type:
             lines.append("Content-Type: " + content_type)
-        for name, value in (headers or {}).items():
+        for name, value in dict(self.headers, **(headers or {})).items():
             lines.append("%s: %s" % (name, value))
         if self.close_connection:
             lines.append("Connection: close")

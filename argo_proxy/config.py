@@ -179,27 +179,48 @@ def load(explicit_path=None, environ=None, cli=None, search=True) -> Config:
 
 def _apply_file(cfg, path):
     try:
-        with open(path, encoding="utf-8") as fh:
-            text = fh.read()
+        with open(path, "rb") as fh:
+            raw = fh.read()
+        text = raw.decode("utf-8")
         data, lines = yamlish.load_with_lines(text)
     except yamlish.YamlError as exc:
-        raise ConfigError("%s: %s" % (path, exc))
+        raise ConfigError("%s: %s" % (path, exc)) from None
     except OSError as exc:
-        raise ConfigError("%s: cannot read: %s" % (path, exc.strerror or exc))
+        raise ConfigError("%s: cannot read: %s" % (path, exc.strerror or exc)) from None
+    except UnicodeDecodeError as exc:
+        before = raw[:exc.start].decode("utf-8").replace("\r\n", "\n").replace("\r", "\n")
+        raise ConfigError("%s: line %d: byte 0x%02x is not UTF-8 text (save the file as UTF-8)"
+                          % (path, before.count("\n") + 1, raw[exc.start])) from None
+    except Exception as exc:  # a parser bug: still one line that names the file
+        raise ConfigError("%s: cannot read the file (internal error, please report it): %s"
+                          % (path, repr(exc)[:200])) from None
     cfg.path = path
     if data is None:
         return
     if not isinstance(data, dict):
         raise ConfigError("%s: line 1: the config must be a mapping of key: value lines" % path)
+    first = {}  # field name -> the key and line that set it
     for key, value in data.items():
-        where = "%s:%s" % (path, lines.get(key, "?"))
+        line = lines.get(key, "?")
+        where = "%s:%s" % (path, line)
         field = BY_KEY.get(key)
         if field is None:
             cfg.warnings.append("%s: unknown key %r ignored" % (where, key))
             continue
+        if field.name in first:  # an alias and its field, e.g. mcpServers and mcp_servers
+            raise ConfigError("%s: %s sets %s again (%s on line %s); keep one of them"
+                              % ((where, key, field.name) + first[field.name]))
+        first[field.name] = (key, line)
         if value is None and field.default is not None:
             continue  # an empty value keeps the default
-        cfg.set(field.name, _coerce(field, value, where), "config file line %s" % lines.get(key, "?"))
+        try:
+            value = _coerce(field, value, where)
+        except ConfigError:
+            raise
+        except Exception as exc:  # a bug in _coerce: still one line with the file and line
+            raise ConfigError("%s: %s: unusable value (internal error, please report it): %s"
+                              % (where, key, repr(exc)[:200])) from None
+        cfg.set(field.name, value, "config file line %s" % line)
 
 
 def _apply_env(cfg, environ):
@@ -213,6 +234,17 @@ def _apply_env(cfg, environ):
 
 def _coerce(field, value, where):
     kind = field.kind
+
+    def has_nul(item):  # a NUL makes the OS calls that use the value fail (bind, open, exec)
+        if isinstance(item, str):
+            return "\0" in item
+        if isinstance(item, (dict, list)):
+            pairs = item.items() if isinstance(item, dict) else enumerate(item)
+            return any(has_nul(k) or has_nul(v) for k, v in pairs)
+        return False
+
+    if has_nul(value):
+        raise ConfigError("%s: %s must not contain a NUL character" % (where, field.name))
     try:
         if value is None:
             return None
@@ -223,7 +255,10 @@ def _coerce(field, value, where):
                 raise ValueError
             return int(value)
         if kind is float and not isinstance(value, bool):
-            return float(value)
+            number = float(value)
+            if number != number or number in (float("inf"), float("-inf")):
+                raise ValueError  # nan or infinite: no size or time limit can be that
+            return number
         if kind is str and isinstance(value, (str, int, float)) and not isinstance(value, bool):
             return str(value)
         if kind is dict and isinstance(value, dict):
@@ -232,9 +267,11 @@ def _coerce(field, value, where):
             items = value.split(",") if isinstance(value, str) else value
             if all(isinstance(v, str) for v in items):
                 return [v.strip() for v in items if v.strip()]
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):  # OverflowError: int(inf), float(10 ** 400)
         pass
-    raise ConfigError("%s: %s must be %s, got %r" % (where, field.name, _KIND_NAMES[kind], value))
+    shown = repr(value)
+    shown = shown if len(shown) <= 80 else shown[:77] + "..."  # a long value: its start will do
+    raise ConfigError("%s: %s must be %s, got %s" % (where, field.name, _KIND_NAMES[kind], shown))
 
 
 _KIND_NAMES = {bool: "true or false", int: "a whole number", float: "a number", str: "a string",
@@ -299,11 +336,22 @@ def _derive_urls(cfg):
             cfg.set("argo_model_url", legacy + "/api/v1/models/", source)
 
 
+MAX_NUMBER = 1e9
+
+
 def validate(cfg):
     """Raise ConfigError for a value that cannot work."""
     def fail(name, why):
-        raise ConfigError("%s (%s): %s" % (name, cfg.sources.get(name, "?"), why))
+        why = why if len(why) <= 200 else why[:200] + "... (cut)"   # a quoted value may be huge
+        source = cfg.sources.get(name, "?")
+        if cfg.path and source.startswith("config file line "):   # <file>:<line>: as parse errors
+            raise ConfigError("%s:%s: %s %s" % (cfg.path, source[len("config file line "):], name, why))
+        raise ConfigError("%s (%s): %s" % (name, source, why))
 
+    for f in FIELDS:   # finite but absurd numbers would only fail later, at start-up
+        value = getattr(cfg, f.name)
+        if f.kind in (int, float) and isinstance(value, (int, float)) and abs(value) > MAX_NUMBER:
+            fail(f.name, "is too large (at most %g)" % MAX_NUMBER)
     if not 0 <= cfg.port <= 65535:
         fail("port", "must be between 0 and 65535, got %d" % cfg.port)
     for name in ("argo_url", "argo_stream_url", "argo_embedding_url", "argo_model_url",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from urllib.parse import unquote
 
 from .errors import ProxyError
 
@@ -44,7 +45,12 @@ class Router:
         self._patterns.append((re.compile(regex + "$"), method, route))
 
     def match(self, method, path):
-        """(route, params). Raises 404 for an unknown path, 405 for a wrong method."""
+        """(route, params). Raises 400 for a path that could climb out of where it is sent
+        (dot segments, encoded slashes), 404 for an unknown path, 405 for a wrong method."""
+        if unsafe_path(path):
+            raise ProxyError(400, "The path %r has dot segments or encoded slashes; they are "
+                             "refused so nothing can reach outside the API." % path[:200],
+                             code="invalid_path")
         path = canonical_path(path)
         methods = self._exact.get(path)
         if methods:
@@ -79,6 +85,22 @@ class Router:
 
 
 _PREFIXES = ("/openai", "/anthropic")
+
+
+def unsafe_path(path) -> bool:
+    """Dot segments (`.`, `..`) or encoded slashes or backslashes, in any percent-encoding
+    (decoded up to three times) and any case."""
+    for _ in range(4):
+        lowered = path.lower()
+        if "%2f" in lowered or "%5c" in lowered or "\\" in path:
+            return True
+        if any(seg in (".", "..") for seg in path.split("/")):
+            return True
+        decoded = unquote(path)
+        if decoded == path:
+            return False
+        path = decoded
+    return True   # still encoded after three rounds: nobody sends that honestly
 
 
 def canonical_path(path):

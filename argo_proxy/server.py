@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hmac
 import http.server
+import io
 import json
 import logging
 import os
@@ -16,6 +17,7 @@ import time
 from urllib.parse import parse_qs, urlsplit
 
 from . import __version__
+from .clientconn import MIN_BODY_RATE, DeadlineReader, body_seconds, linger
 from .clientstream import ClientStream, Monitor
 from .errors import ProxyError, error_bytes
 
@@ -62,7 +64,7 @@ class Request:
         if not self.body.strip():
             raise ProxyError(400, "Request body is empty; expected a JSON object.", code="invalid_json")
         try:
-            data = json.loads(self.body)
+            data = json.loads(self.body, parse_constant=_no_constant, parse_float=_finite)
         except RecursionError:
             raise ProxyError(400, "Request body JSON is nested too deeply.", code="invalid_json")
         except ValueError as exc:
@@ -77,11 +79,27 @@ class Request:
         return data
 
 
+def _no_constant(name):
+    raise ValueError("%s is not a JSON number" % name)
+
+
+def _finite(text):
+    value = float(text)
+    if value in (_INF, -_INF):
+        raise ValueError("the number %s is too large" % text[:40])
+    return value
+
+
+_INF = float("inf")
+
+
 def dispatch(app, req, out):
     """Route one request and run its handler; every failure reaches the client in its own
     envelope. The seam tests use to drive a route without a socket."""
     req.app = app
     try:
+        if app.guard.check(req, out):
+            return   # a CORS preflight, answered
         route, params = app.router.match(req.method, req.path)
         out.style = route.style
         req.route, req.params = route, params
@@ -117,6 +135,18 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self.timeout = self.server.idle_timeout
         self.disable_nagle_algorithm = self.server.address_family != getattr(socket, "AF_UNIX", None)
         super().setup()
+        self.reader = DeadlineReader(self.connection, self.server.idle_timeout)
+        self.rfile = io.BufferedReader(self.reader, 65536)
+
+    def handle_one_request(self):
+        """One request; a head that does not arrive within head_timeout gets a 408."""
+        self._answered = False
+        self.reader.arm(self.server.head_timeout)
+        super().handle_one_request()
+        if self.reader.expired and not getattr(self, "_answered", False):
+            self.close_connection = True
+            self.send_error(408, "The request head did not arrive within %g s (head_timeout)."
+                            % self.server.head_timeout)
 
     def address_string(self):
         addr = self.client_address
@@ -164,6 +194,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
     def _dispatch(self):
         started = time.monotonic()
+        self._answered = True
         server = self.server
         out = self._client_stream(server.app.router.style_for(urlsplit(self.path).path))
         req = Request(self.command, self.path, self.headers, self._read_body)
@@ -171,18 +202,27 @@ class Handler(http.server.BaseHTTPRequestHandler):
         try:
             dispatch(server.app, req, out)
         finally:
-            if req.unread_body() or out.close_connection:
+            self.reader.set_deadline(None)
+            unread = req.unread_body()
+            if unread or out.close_connection:
                 self.close_connection = True  # unread body bytes would corrupt the next request
             server.request_finished()
             self._access_log(req, out, started)
+            if unread and not out.gone:
+                self.wfile.flush()
+                linger(self.connection, self.rfile, _length(self.headers))
 
     def _read_body(self) -> bytes:
+        length = _length(self.headers)
+        self.reader.set_deadline(body_seconds(self.server.max_body if length < 0 else length,
+                                              self.server.head_timeout))
         try:
             body = self._read_body_raw()
         except socket.timeout:
             self.close_connection = True
-            raise ProxyError(408, "The request body did not arrive within %g s (idle_timeout)."
-                             % self.server.idle_timeout, code="request_timeout")
+            raise ProxyError(408, "The request body did not arrive in time (idle_timeout %g s, "
+                             "at least %d KB/s)." % (self.server.idle_timeout, MIN_BODY_RATE // 1000),
+                             code="request_timeout")
         return body
 
     def _read_body_raw(self) -> bytes:
@@ -234,6 +274,16 @@ class Handler(http.server.BaseHTTPRequestHandler):
             log.debug("request body: %s", loggable(req.body))
 
 
+def _length(headers) -> int:
+    """The declared body length; -1 for chunked or a bad value."""
+    if "chunked" in (headers.get("Transfer-Encoding") or "").lower():
+        return -1
+    try:
+        return int(headers.get("Content-Length") or 0)
+    except ValueError:
+        return -1
+
+
 def key_ok(key, headers, query=None) -> bool:
     """No key configured, or the client sent it (Bearer, x-api-key, x-goog-api-key or Google's
     ?key=), compared in constant time."""
@@ -283,6 +333,7 @@ class ProxyServer(http.server.ThreadingHTTPServer):
         cfg = app.config
         self.max_body = int(cfg.max_body_mb * 1024 * 1024)
         self.idle_timeout = cfg.idle_timeout
+        self.head_timeout = cfg.head_timeout
         self.max_connections = cfg.max_connections
         self.monitor = Monitor(cfg.keepalive_interval)
         self._count_lock = threading.Condition()

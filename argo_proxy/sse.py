@@ -9,9 +9,18 @@ DONE = b"data: [DONE]\n\n"
 KEEPALIVE = b": keep-alive\n\n"
 
 
+def json_bytes(obj) -> bytes:
+    """Compact JSON as UTF-8 (a lone surrogate, which UTF-8 cannot carry, is escaped)."""
+    text = json.dumps(obj, separators=(",", ":"), ensure_ascii=False)
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError:
+        return json.dumps(obj, separators=(",", ":")).encode("ascii")
+
+
 def encode(obj) -> bytes:
     """One `data:` event carrying compact JSON."""
-    return b"data: " + json.dumps(obj, separators=(",", ":"), ensure_ascii=False).encode("utf-8") + b"\n\n"
+    return b"data: " + json_bytes(obj) + b"\n\n"
 
 
 def encode_named(event: str, obj) -> bytes:

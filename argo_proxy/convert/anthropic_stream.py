@@ -12,15 +12,14 @@ Every method returns the SSE bytes to send now (possibly b"").
 
 from __future__ import annotations
 
-import json
 
+from ..sse import encode_named
 from .anthropic_reply import new_message_id, new_tool_id, stop_reason
 
 
 def sse_event(name, data) -> bytes:
     """One `event:` + `data:` SSE event with compact JSON."""
-    text = json.dumps(data, separators=(",", ":"), ensure_ascii=False)
-    return ("event: %s\ndata: %s\n\n" % (name, text)).encode("utf-8")
+    return encode_named(name, data)
 
 
 class MessagesEncoder:

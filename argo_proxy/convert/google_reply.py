@@ -10,12 +10,12 @@ carries finishReason and usageMetadata. Pure: no I/O.
 
 from __future__ import annotations
 
-import json
 import uuid
 
 from . import usage as usage_estimate
 from .anthropic_reply import tool_input
 from ..errors import ProxyError, google_status
+from ..sse import json_bytes
 from .completion import first_choice, message_text
 
 FINISH_REASONS = {"stop": "STOP", "length": "MAX_TOKENS", "tool_calls": "STOP",
@@ -244,7 +244,7 @@ class GenerateEncoder:
         return self._frame(chunk)
 
     def _frame(self, obj) -> bytes:
-        data = json.dumps(obj, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+        data = json_bytes(obj)
         if self.sse:
             return b"data: " + data + b"\r\n\r\n"
         self._chunks += 1

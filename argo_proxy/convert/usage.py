@@ -21,7 +21,7 @@ def estimate_tokens(text) -> int:
         return 0
     if not isinstance(text, str):
         text = str(text)
-    return (len(text.encode("utf-8")) + 3) // 4
+    return (len(text.encode("utf-8", "surrogatepass")) + 3) // 4   # lone surrogates count too
 
 
 def prompt_tokens(body) -> int:

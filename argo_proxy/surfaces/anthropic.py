@@ -9,6 +9,7 @@ import logging
 from .. import hub
 from ..convert.anthropic import (MessagesEncoder, completion_to_message, count_tokens_estimate,
                                  messages_to_chat)
+from ..convert import validate
 from ..errors import ProxyError
 
 log = logging.getLogger("argo_proxy")
@@ -31,8 +32,7 @@ def _body(req):
     if not isinstance(body.get("model"), str) or not body["model"].strip():
         raise ProxyError(400, "model: a model name is required (GET /v1/models lists them).",
                          param="model")
-    if not isinstance(body.get("messages"), list):
-        raise ProxyError(400, "messages: a list of messages is required.", param="messages")
+    validate.messages_body(body)
     return body
 
 

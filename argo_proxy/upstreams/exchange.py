@@ -17,7 +17,7 @@ def forward_headers(call, own_key, streaming=False, content_type=None) -> dict:
     headers = {}
     for name in FORWARDED:
         value = call.req.header(name)
-        if value:
+        if value and not (own_key and own_key in value):   # the proxy's key never leaves it
             headers[name] = value
     if streaming:
         headers["Accept"] = "text/event-stream"

@@ -292,7 +292,7 @@ def send_then_hang_up(proxy, fake, body):
     host, port = proxy.host_port
     s = socket.create_connection((host, port), timeout=10)
     data = json.dumps(body)
-    s.sendall(("POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+    s.sendall(("POST /v1/chat/completions HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
                "Content-Length: %d\r\n\r\n%s" % (len(data), data)).encode())
     assert fake.wait_for(1, "/v1/chat/completions", timeout=10)
     s.close()

@@ -99,7 +99,7 @@ def test_connection_flood_gets_fast_503_and_server_recovers(start_proxy, fake):
     try:
         # the 4 idle connections hold every slot: a new one is refused quickly
         with socket.create_connection((host, port), timeout=5) as extra:
-            extra.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n")
+            extra.sendall(b"GET /health HTTP/1.1\r\nHost: localhost\r\n\r\n")
             data = extra.recv(65536)
         assert data.startswith(b"HTTP/1.1 503")
         assert b"max_connections" in data
@@ -204,25 +204,25 @@ def raw_exchange(proxy, data, timeout=10):
 
 def test_stalled_body_is_408_not_500(start_proxy, fake):
     p = start_proxy("--user", "t", config={"argo_base_url": fake.url, "idle_timeout": 0.5})
-    data = raw_exchange(p, b"POST /refresh HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{\"a\"")
+    data = raw_exchange(p, b"POST /refresh HTTP/1.1\r\nHost: localhost\r\nContent-Length: 100\r\n\r\n{\"a\"")
     assert data.startswith(b"HTTP/1.1 408") and b"idle_timeout" in data
     assert "Traceback" not in p.log()
 
 
 def test_negative_content_length_closes_connection(proxy):
-    data = raw_exchange(proxy, b"POST /refresh HTTP/1.1\r\nHost: x\r\nContent-Length: -5\r\n\r\nhello")
+    data = raw_exchange(proxy, b"POST /refresh HTTP/1.1\r\nHost: localhost\r\nContent-Length: -5\r\n\r\nhello")
     assert data.startswith(b"HTTP/1.1 400") and b"Content-Length" in data
     assert data.count(b"HTTP/1.1") == 1  # the stray bytes were not read as a second request
 
 
 def test_expect_100_refused_before_upload(start_proxy, fake):
     p = start_proxy("--user", "t", "--api-key", "k", config={"argo_base_url": fake.url, "max_body_mb": 1})
-    big = raw_exchange(p, b"POST /refresh HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer k\r\n"
+    big = raw_exchange(p, b"POST /refresh HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer k\r\n"
                           b"Expect: 100-continue\r\nContent-Length: 999999999\r\n\r\n")
     assert big.startswith(b"HTTP/1.1 413") and b"100 Continue" not in big
-    noauth = raw_exchange(p, b"POST /refresh HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\n"
+    noauth = raw_exchange(p, b"POST /refresh HTTP/1.1\r\nHost: localhost\r\nExpect: 100-continue\r\n"
                              b"Content-Length: 2\r\n\r\n")
     assert noauth.startswith(b"HTTP/1.1 401")
-    ok = raw_exchange(p, b"POST /refresh HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer k\r\n"
+    ok = raw_exchange(p, b"POST /refresh HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer k\r\n"
                          b"Expect: 100-continue\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}")
     assert ok.startswith(b"HTTP/1.1 100 Continue") and b"HTTP/1.1 200" in ok

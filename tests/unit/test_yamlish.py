@@ -483,6 +483,71 @@ def test_other_malformed_input(text, line):
     assert error_for(text).line == line
 
 
+@pytest.mark.parametrize("char", ["\x00", "\x01", "\x08", "\x0b", "\x0c", "\x1b", "\x1f",
+                                  "\x7f", "\x80", "\x9f", "\ud800", "\ufffe", "\uffff"])
+def test_control_characters_in_the_file_are_refused(char):
+    for text in ("a: 1\nb: x%sy\n" % char, "a: 1\nb: 'x%s'\n" % char, "a: 1\n# c%s\n" % char):
+        err = error_for(text)
+        assert err.line == 2 and "U+%04X" % ord(char) in str(err)
+
+
+def test_printable_specials_and_escapes_still_load():
+    text = 'a: "\\0\\x1b\\x7f"\nb: x\x85y\u2028\tz\nc: \xa0\U0001F600\r\n'
+    assert yamlish.loads(text) == {"a": "\x00\x1b\x7f", "b": "x\x85y\u2028\tz", "c": "\xa0\U0001F600"}
+
+
+def nested(kind, depth):
+    if kind == "flow":
+        return "k: " + "[" * depth + "]" * depth + "\n"
+    if kind == "flow map":
+        return "k: " + "{a: " * depth + "1" + "}" * depth + "\n"
+    if kind == "block":
+        return "".join(" " * n + "k%d:\n" % n for n in range(depth)) + " " * depth + "v\n"
+    if kind == "dashes":
+        return "- " * depth + "x\n"
+    return "".join(" " * n + "- [\n" for n in range(depth))  # ends in an unterminated flow
+
+
+@pytest.mark.parametrize("kind", ["flow", "flow map", "block", "dashes", "mixed"])
+def test_nesting_deeper_than_the_limit_is_an_error_not_a_crash(kind):
+    for depth in (yamlish.MAX_DEPTH + 1, 5000):
+        err = error_for(nested(kind, depth))
+        assert err.line is not None
+        if kind != "mixed":
+            assert "nesting is too deep" in str(err)
+
+
+def depth_of(value):
+    if isinstance(value, (dict, list)):
+        items = value.values() if isinstance(value, dict) else value
+        return 1 + max([depth_of(item) for item in items] or [0])
+    return 0
+
+
+@pytest.mark.parametrize("kind", ["flow", "flow map", "block", "dashes"])
+def test_nesting_close_to_the_limit_loads(kind):
+    depth = yamlish.MAX_DEPTH - 2
+    assert depth_of(yamlish.loads(nested(kind, depth))) >= depth
+
+
+@pytest.mark.parametrize("text, start", [
+    ("a: 'x' %s\n" % ("y" * 5000), "unexpected text after value: 'yyy"),
+    ("%s: 1\n%s: 2\n" % ("k" * 5000, "k" * 5000), "duplicate key 'kkk"),
+    ("m: {%s: 1, %s: 2}\n" % ("k" * 5000, "k" * 5000), "duplicate key 'kkk"),
+    ("a: |%s\n" % ("9" * 5000), "invalid block scalar header '|99"),
+])
+def test_long_text_is_cut_in_error_messages(text, start):
+    message = error_for(text).message
+    assert message.startswith(start) and len(message) < 120, message
+
+
+def test_public_api():
+    assert set(yamlish.__all__) == {"YamlError", "loads", "load_with_lines", "dumps"}
+    assert issubclass(yamlish.YamlError, ValueError)
+    with pytest.raises(yamlish.YamlError):
+        yamlish.loads("a: [\n")
+
+
 # ---------------------------------------------------------------- load_with_lines
 
 def test_load_with_lines_top_level_only():
