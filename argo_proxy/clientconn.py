@@ -10,6 +10,7 @@ what the client still sends, bounded in bytes and time, before the close.
 from __future__ import annotations
 
 import io
+import re
 import socket
 import time
 
@@ -27,6 +28,7 @@ class DeadlineReader(io.RawIOBase):
         self.idle = idle
         self.deadline = None
         self.expired = False
+        self.eof = False     # the client closed its side (a head cut short, if while parsing)
         self._arm = None     # seconds: the deadline starts with the next byte that arrives
 
     def readable(self):
@@ -34,7 +36,7 @@ class DeadlineReader(io.RawIOBase):
 
     def arm(self, seconds):
         """A deadline of `seconds` from the first byte of what comes next (a request head)."""
-        self.deadline, self._arm, self.expired = None, seconds, False
+        self.deadline, self._arm, self.expired, self.eof = None, seconds, False, False
 
     def set_deadline(self, seconds):
         self.deadline, self._arm = (None if seconds is None else time.monotonic() + seconds), None
@@ -57,6 +59,7 @@ class DeadlineReader(io.RawIOBase):
             raise
         if self._arm is not None and count:
             self.deadline, self._arm = time.monotonic() + self._arm, None
+        self.eof = self.eof or not count
         return count
 
 
@@ -87,3 +90,68 @@ def linger(sock, rfile, expected=LINGER_BYTES):
             left -= len(data)
     except (OSError, ValueError):
         return
+
+
+# -- what a request head and body must look like (RFC 9110/9112, strictly) ---------------
+
+_TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+\Z")
+_VERSION = re.compile(r"HTTP/\d\.\d\Z")
+_DIGITS = re.compile(r"[0-9]{1,19}\Z")
+_CHUNK_SIZE = re.compile(rb"[0-9A-Fa-f]{1,16}\Z")
+
+
+class Refusal(Exception):
+    """A request HTTP itself cannot accept: (status, message)."""
+
+    def __init__(self, status, message):
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+def check_head(command, version, headers):
+    """Raise Refusal for a head that is malformed or ambiguous (a smuggling risk)."""
+    if not _TOKEN.match(command or ""):
+        raise Refusal(400, "Malformed method %r." % (command or "")[:40])
+    if not _VERSION.match(version or ""):
+        raise Refusal(400, "Malformed HTTP version %r." % (version or "")[:40])
+    if headers.defects or headers.get_payload():   # a line without a name, or no colon
+        raise Refusal(400, "Malformed header line.")
+    for name in headers.keys():
+        if not _TOKEN.match(name):
+            raise Refusal(400, "Malformed header name %r." % name[:40])
+    hosts = headers.get_all("Host") or []
+    if len(hosts) > 1 or (version == "HTTP/1.1" and not hosts):
+        raise Refusal(400, "An HTTP/1.1 request needs exactly one Host header.")
+    body_length(headers)
+
+
+def body_length(headers):
+    """The body's length, None when chunked, 0 when there is none; Refusal when the framing
+    is malformed, contradictory or a transfer coding other than chunked."""
+    codings = headers.get_all("Transfer-Encoding") or []
+    lengths = headers.get_all("Content-Length") or []
+    if codings:
+        if [c.strip().lower() for c in ",".join(codings).split(",")] != ["chunked"]:
+            raise Refusal(501, "Only the chunked transfer coding is supported, got %r."
+                          % ",".join(codings)[:60])
+        if lengths:
+            raise Refusal(400, "Content-Length together with Transfer-Encoding is refused.")
+        return None
+    values = {v.strip() for v in lengths}
+    if len(values) > 1:
+        raise Refusal(400, "Conflicting Content-Length headers.")
+    if not values:
+        return 0
+    value = values.pop()
+    if not _DIGITS.match(value):
+        raise Refusal(400, "Bad Content-Length header: %r" % value[:40])
+    return int(value)
+
+
+def chunk_size(line):
+    """The size of the next chunk from its size line (extensions ignored); Refusal if bad."""
+    token = line.split(b";", 1)[0].strip()
+    if not line.endswith(b"\n") or not _CHUNK_SIZE.match(token):
+        raise Refusal(400, "Malformed chunked request body.")
+    return int(token, 16)

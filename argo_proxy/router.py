@@ -69,7 +69,7 @@ class Router:
             raise _not_allowed(method, path, allowed)
         raise ProxyError(404, "Unknown route: %s %s" % (method, path), code="not_found")
 
-    def style_for(self, path):
+    def style_for(self, path, method=None):
         """The error style of the route a path would reach (for errors before routing)."""
         path = canonical_path(path)
         for route in (self._exact.get(path) or {}).values():
@@ -77,7 +77,11 @@ class Router:
         for prefix, style in self._styles:
             if path.startswith(prefix):
                 return style
-        return "openai"
+        found = [(m, route.style) for regex, m, route in self._patterns if regex.match(path)]
+        for m, style in found:
+            if m == method:
+                return style
+        return found[0][1] if found else "openai"
 
     def is_public(self, path):
         path = canonical_path(path)
@@ -85,20 +89,28 @@ class Router:
 
 
 _PREFIXES = ("/openai", "/anthropic")
+_BAD_CHARS = re.compile(r"[^\x21-\x7e]")          # raw control, space, non-ASCII
+_BAD_ESCAPE = re.compile(r"%(?![0-9A-Fa-f]{2})")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 def unsafe_path(path) -> bool:
-    """Dot segments (`.`, `..`) or encoded slashes or backslashes, in any percent-encoding
-    (decoded up to three times) and any case."""
+    """Dot segments (`.`, `..`), encoded slashes or backslashes, control characters, anything
+    but printable ASCII, or a broken percent-encoding, in any encoding (decoded up to three
+    times) and any case."""
+    if _BAD_CHARS.search(path) or _BAD_ESCAPE.search(path):
+        return True
     for _ in range(4):
         lowered = path.lower()
         if "%2f" in lowered or "%5c" in lowered or "\\" in path:
             return True
         if any(seg in (".", "..") for seg in path.split("/")):
             return True
-        decoded = unquote(path)
+        decoded = unquote(path, errors="replace") if "%" in path else path
         if decoded == path:
             return False
+        if _CONTROL.search(decoded):
+            return True
         path = decoded
     return True   # still encoded after three rounds: nobody sends that honestly
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import hmac
 import http.server
 import io
-import json
 import logging
 import os
 import re
@@ -17,80 +16,16 @@ import time
 from urllib.parse import parse_qs, urlsplit
 
 from . import __version__
-from .clientconn import MIN_BODY_RATE, DeadlineReader, body_seconds, linger
+from .clientconn import (MIN_BODY_RATE, DeadlineReader, Refusal, body_length, body_seconds, check_head,
+                         chunk_size, linger)
 from .clientstream import ClientStream, Monitor
 from .errors import ProxyError, error_bytes
+from .request import Request
 
 log = logging.getLogger("argo_proxy")
 
 _REASONS = http.server.BaseHTTPRequestHandler.responses
-
-
-class Request:
-    """What a route handler needs to know about one client request."""
-
-    def __init__(self, method, target, headers, read_body=None, app=None):
-        parts = urlsplit(target)
-        self.method = method
-        self.path = parts.path
-        self.query_string = parts.query
-        self.query = parse_qs(parts.query)
-        self.headers = headers
-        self.app = app
-        self.params = {}
-        self.route = None
-        self.body = b""
-        self.model = None  # set by routes, for the access log
-        self._read_body = read_body
-
-    def header(self, name, default=None):
-        return self.headers.get(name, default)
-
-    def read_body(self):
-        if self._read_body is not None:
-            self.body = self._read_body()   # if this raises, the body counts as unread
-            self._read_body = None
-        return self.body
-
-    def unread_body(self) -> bool:
-        """True if the client sent a body nobody read (it would corrupt the next request)."""
-        if self._read_body is None:
-            return False
-        te = (self.header("Transfer-Encoding") or "").lower()
-        return "chunked" in te or (self.header("Content-Length") or "0").strip() not in ("0", "")
-
-    def json(self) -> dict:
-        """The body as a JSON object, or a 400/415 that says what is wrong."""
-        if not self.body.strip():
-            raise ProxyError(400, "Request body is empty; expected a JSON object.", code="invalid_json")
-        try:
-            data = json.loads(self.body, parse_constant=_no_constant, parse_float=_finite)
-        except RecursionError:
-            raise ProxyError(400, "Request body JSON is nested too deeply.", code="invalid_json")
-        except ValueError as exc:
-            ctype = (self.header("Content-Type") or "").split(";")[0].strip().lower()
-            if ctype and "json" not in ctype and "x-www-form-urlencoded" not in ctype:
-                raise ProxyError(415, "Expected a JSON body with Content-Type: application/json, got %r."
-                                 % ctype, code="unsupported_media_type")
-            raise ProxyError(400, "Invalid JSON in request body: %s" % exc, code="invalid_json")
-        if not isinstance(data, dict):
-            raise ProxyError(400, "Request body must be a JSON object, got %s." % type(data).__name__,
-                             code="invalid_json")
-        return data
-
-
-def _no_constant(name):
-    raise ValueError("%s is not a JSON number" % name)
-
-
-def _finite(text):
-    value = float(text)
-    if value in (_INF, -_INF):
-        raise ValueError("the number %s is too large" % text[:40])
-    return value
-
-
-_INF = float("inf")
+_TOKEN_METHOD = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+\Z")
 
 
 def dispatch(app, req, out):
@@ -159,11 +94,30 @@ class Handler(http.server.BaseHTTPRequestHandler):
         return ClientStream(self.wfile, self.connection, self.command, style, self.server.monitor)
 
     def send_error(self, code, message=None, explain=None):
-        """Errors raised by the stdlib parser (bad request line, huge headers) in our envelope."""
+        """Errors raised by the stdlib parser (bad request line, huge headers) in the envelope
+        of the surface the path names."""
         self.close_connection = True
-        out = self._client_stream()
+        if code == 501 and not _TOKEN_METHOD.match(getattr(self, "command", "") or ""):
+            code, message = 400, "Malformed method."
+        words = (getattr(self, "requestline", "") or "").split()
+        path = urlsplit(words[1]).path if len(words) >= 2 else ""
+        out = self._client_stream(self.server.app.router.style_for(path, words[0])
+                                  if path else "openai")
         out.close_connection = True
         out.fail(ProxyError(code, message or _REASONS.get(code, ("Error",))[0]))
+
+    def parse_request(self):
+        """The stdlib's parse, then the strict checks it leaves out (clientconn.check_head)."""
+        if not super().parse_request():
+            return False
+        try:
+            if self.reader.eof:
+                raise Refusal(400, "The request head ended before its blank line.")
+            check_head(self.command, self.request_version, self.headers)
+        except Refusal as refusal:
+            self.send_error(refusal.status, refusal.message)
+            return False
+        return True
 
     def handle_expect_100(self):
         """Refuse an oversize or unauthorised upload before the client sends it."""
@@ -182,7 +136,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if err is None:
             return super().handle_expect_100()
         self.close_connection = True
-        out = self._client_stream(self.server.app.router.style_for(path))
+        out = self._client_stream(self.server.app.router.style_for(path, self.command))
         out.close_connection = True
         out.fail(err)
         return False
@@ -196,7 +150,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         started = time.monotonic()
         self._answered = True
         server = self.server
-        out = self._client_stream(server.app.router.style_for(urlsplit(self.path).path))
+        out = self._client_stream(server.app.router.style_for(urlsplit(self.path).path, self.command))
         req = Request(self.command, self.path, self.headers, self._read_body)
         server.request_started()
         try:
@@ -227,44 +181,38 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
     def _read_body_raw(self) -> bytes:
         limit = self.server.max_body
-        if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
-            return self._read_chunked(limit)
-        raw = self.headers.get("Content-Length")
-        if not raw:
-            return b""
         try:
-            length = int(raw)
-        except ValueError:
-            length = -1
-        if length < 0:
+            length = body_length(self.headers)
+            if length is None:
+                return self._read_chunked(limit)
+            if length > limit:
+                raise _too_large(limit)
+            body = self.rfile.read(length) if length > 0 else b""
+            if len(body) != length:
+                raise Refusal(400, "The request body ended after %d of its %d bytes."
+                              % (len(body), length))
+            return body
+        except (Refusal, ProxyError) as err:
             self.close_connection = True
-            raise ProxyError(400, "Bad Content-Length header: %r" % raw)
-        if length > limit:
-            self.close_connection = True
-            raise _too_large(limit)
-        return self.rfile.read(length) if length > 0 else b""
+            if isinstance(err, Refusal):
+                raise ProxyError(err.status, err.message, code="bad_request_framing")
+            raise
 
     def _read_chunked(self, limit) -> bytes:
         parts, total = [], 0
         while True:
-            size_line = self.rfile.readline(1024)
-            try:
-                size = int(size_line.split(b";")[0].strip(), 16)
-            except ValueError:
-                size = -1
-            if size < 0:
-                self.close_connection = True
-                raise ProxyError(400, "Malformed chunked request body.")
+            size = chunk_size(self.rfile.readline(1024))
             if size == 0:
                 while self.rfile.readline(1024) not in (b"\r\n", b"\n", b""):
                     pass
                 return b"".join(parts)
             total += size
             if total > limit:
-                self.close_connection = True
                 raise _too_large(limit)
-            parts.append(self.rfile.read(size))
-            self.rfile.readline(1024)
+            part = self.rfile.read(size)
+            if len(part) != size or self.rfile.readline(1024) not in (b"\r\n", b"\n"):
+                raise Refusal(400, "Malformed chunked request body.")
+            parts.append(part)
 
     def _access_log(self, req, out, started):
         ms = (time.monotonic() - started) * 1000
@@ -276,12 +224,11 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
 def _length(headers) -> int:
     """The declared body length; -1 for chunked or a bad value."""
-    if "chunked" in (headers.get("Transfer-Encoding") or "").lower():
-        return -1
     try:
-        return int(headers.get("Content-Length") or 0)
-    except ValueError:
+        length = body_length(headers)
+    except Refusal:
         return -1
+    return -1 if length is None else length
 
 
 def key_ok(key, headers, query=None) -> bool:

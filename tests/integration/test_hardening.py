@@ -126,10 +126,13 @@ def test_cors_origins_get_preflight_and_headers(start_proxy, fake):
 # -- odd input -----------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("stream", [False, True])
-def test_lone_surrogates_are_not_a_500(proxy, stream):
+def test_lone_surrogates_are_a_400_naming_the_field(proxy, stream):
     body = json.dumps(dict(CHAT, stream=stream, messages=[{"role": "user", "content": "a\ud800b"}]))
-    status, _, _ = proxy.request("POST", "/v1/chat/completions", body=body.encode())
-    assert status == 200
+    status, _, reply = proxy.request("POST", "/v1/chat/completions", body=body.encode())
+    assert status == 400 and reply["error"]["param"] == "messages[0].content"
+    paired = json.dumps(dict(CHAT, messages=[{"role": "user", "content": "emoji \U0001F600"}]))
+    assert "\\ud83d" in paired   # sent escaped as a surrogate pair: that is fine
+    assert proxy.request("POST", "/v1/chat/completions", body=paired.encode())[0] == 200
 
 
 def test_show_prints_and_exits(tmp_path):

@@ -50,7 +50,7 @@ def test_non_finite_numbers_are_refused(raw):
     req.read_body()
     with pytest.raises(ProxyError) as info:
         req.json()
-    assert info.value.status == 400 and info.value.code == "invalid_json"
+    assert info.value.status == 400 and info.value.param == "temperature"
 
 
 @pytest.mark.parametrize("change,param", [
