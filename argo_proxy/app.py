@@ -7,9 +7,11 @@ import threading
 import time
 
 from . import images, surfaces, upstreams
-from .models import ModelRegistry, family as family_of
+from .convert import presets
+from .models import ModelRegistry, lookup_key as model_key, family as family_of
 from .guard import Guard
 from .router import Router
+from .sampling import make_sampler
 from .store import ResponseStore
 from .upstream import Upstream
 from .upstreams.anthropic import AnthropicUpstream
@@ -29,15 +31,27 @@ class App:
                                  max_idle=config.max_connections)
         self.adapters = adapters if adapters is not None else build_adapters(config, self.upstream)
         self.responses = ResponseStore(config.responses_store_max, config.responses_store_hours * 3600)
+        self.presets = presets.build(config.presets)
+        # only presets get tools once there are presets, unless the config says otherwise
+        self.inject_tools = config.inject_tools or ("presets" if self.presets else "all")
         self.router = Router(surfaces.STYLES)
         self.guard = Guard(config)
         self._stop = threading.Event()
-        self.toolset = build_toolset(config, self.upstream)
+        self.toolset = build_toolset(config, self.upstream, sampler=make_sampler(self),
+                                     models=self.models)
         surfaces.register(self)
 
     def adapter(self, kind, family):
         """The upstream adapter for a request (THE routing table decides)."""
         return self.adapters[upstreams.choose(self.config.mode, kind, family)]
+
+    def preset(self, name):
+        """The agent preset a model name names, or None."""
+        return self.presets.get(model_key(name)) if self.presets and isinstance(name, str) else None
+
+    def model_entries(self) -> list:
+        """What /v1/models lists: presets first, then the registry (user names, ids, aliases)."""
+        return presets.entries(self.presets, self.models.created) + self.models.openai_list()
 
     def resolve(self, name):
         """(model id, family) for a client's model name. LlamaStack ids are its own."""
@@ -127,8 +141,19 @@ def build_adapters(cfg, client) -> dict:
     }
 
 
-def build_toolset(cfg, upstream):
-    """The configured tool sources (MCP servers, LlamaStack), or None when there are none."""
+# Keys of an mcp_servers entry that are the proxy's, not the server's: the ToolSet's (which
+# tools, under which names) and the MCP client's features (what it declares and answers).
+TOOLSET_KEYS = ("prefix", "allow", "deny")
+MCP_CLIENT_KEYS = ("sampling", "sampling_max_tokens", "roots")
+
+
+def build_toolset(cfg, upstream, sampler=None, models=None):
+    """The configured tool sources (MCP servers, LlamaStack), or None when there are none.
+
+    sampler: calls a model for MCP servers that ask for sampling (`sampling: true` in their
+    entry); the contract is in tools/toolset.py. None: such requests are refused with a
+    clear error. models: the ModelRegistry the servers' model hints are resolved through
+    (None, or LlamaStack mode: hints are not used)."""
     if not cfg.mcp_servers and not cfg.llamastack_url:
         return None
     from .tools.llamastack import LlamaStackSource
@@ -136,10 +161,27 @@ def build_toolset(cfg, upstream):
     from .tools.toolset import ToolSet
     sources = []
     for name, spec in (cfg.mcp_servers or {}).items():
-        options = {k: spec.get(k) for k in ("prefix", "allow", "deny")}
-        client_spec = {k: v for k, v in spec.items() if k not in options}
-        sources.append((connect(name, client_spec, client=upstream, log=log), options))
+        options = {k: spec.get(k) for k in TOOLSET_KEYS}
+        features = {k: spec[k] for k in MCP_CLIENT_KEYS if spec.get(k) is not None}
+        client_spec = {k: v for k, v in spec.items() if k not in TOOLSET_KEYS + MCP_CLIENT_KEYS}
+        sources.append((connect(name, client_spec, client=upstream, log=log, **features), options))
     if cfg.llamastack_url:
         sources.append((LlamaStackSource(cfg.llamastack_url, upstream, cfg.tool_timeout),
                         {"prefix": None, "allow": None, "deny": None}))
-    return ToolSet(sources, ttl=cfg.tool_cache_ttl, log=log)
+    resolve = model_resolver(models) if models is not None and not cfg.llamastack_mode else None
+    return ToolSet(sources, ttl=cfg.tool_cache_ttl, log=log, sampler=sampler, resolve_model=resolve)
+
+
+def model_resolver(models):
+    """name -> model id or None: a known name or alias, else (MCP model hints are substrings
+    of model names) the first listed model whose name contains it."""
+    def resolve(name):
+        found, known = models.resolve(name)
+        if known:
+            return found
+        needle = name.strip().lower()
+        for entry in models.entries() if needle else ():
+            if needle in str(entry.get("id", "")).lower():
+                return entry.get("internal_name") or entry.get("id")
+        return None
+    return resolve

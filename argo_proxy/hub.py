@@ -15,7 +15,7 @@ from __future__ import annotations
 import itertools
 import logging
 
-from .convert import usage
+from .convert import presets, usage
 from .convert.encoders import encode_chunk
 from .errors import ProxyError
 from .tools.loop import Loop, inject
@@ -36,6 +36,7 @@ class Call:
         self.stream = stream
         self.include_usage = include_usage   # stream_options.include_usage
         self.request = None                  # the client's own request, for surfaces that echo it
+        self.preset = None                   # the agent preset the client named, if any
         self.cancel = Cancel()
         out.on_disconnect(self.cancel.cancel)
 
@@ -63,14 +64,17 @@ def begin(req, out, body, required=True) -> Call:
     if required and (not isinstance(model, str) or not model.strip()):
         raise ProxyError(400, "`model` is required (a string such as \"argo:gpt-4o\"); "
                          "GET /v1/models lists them.", param="model", code="missing_model")
-    model, family = app.resolve(model)
+    preset = app.preset(model)
+    model, family = app.resolve(preset.model if preset else model)   # a preset's name stays here
     if model is not None:
         body["model"] = model
     req.model = model
     options = body.get("stream_options")
     include_usage = isinstance(options, dict) and bool(options.get("include_usage"))
-    return Call(req, out, model, family, app.user_for(req.headers), bool(body.get("stream")),
+    call = Call(req, out, model, family, app.user_for(req.headers), bool(body.get("stream")),
                 include_usage)
+    call.preset = preset
+    return call
 
 
 def adapter_for(call, kind):
@@ -81,6 +85,8 @@ def answer(call, body, surface):
     """Serve a hub request through the adapter the routing table names."""
     adapter = adapter_for(call, surface.kind)
     adapter.prepare(call, body)
+    if call.preset is not None:
+        presets.apply(body, call.preset)
     encoder = surface.encoder(call) if call.stream else None
     if encoder is not None:
         call.out.error_event = encoder.error   # a failure after the stream opened
@@ -121,16 +127,20 @@ def relay_events(events, encoder, out, prompt_tokens=0):
 
 
 def run_tools(call, body, adapter, surface, encoder) -> bool:
-    """Answer through the tool loop when tool sources are configured; False if there are none."""
+    """Answer through the tool loop when this request gets injected tools (tool sources are
+    configured, and the request names a preset or inject_tools is "all"); else False."""
     app = call.req.app
-    toolset = app.toolset
-    if toolset is None:
+    toolset, preset, cfg = app.toolset, call.preset, app.config
+    if toolset is None or (preset is None and app.inject_tools == "presets"):
         return False
-    injected = inject(body, toolset)
+    injected = inject(body, toolset, preset.tools if preset is not None else None)
     if not injected:
         return False
-    cfg = app.config
-    loop = Loop(toolset, cfg.max_tool_iterations, cfg.tool_timeout, cfg.tool_result_max_chars)
+    rounds = preset.max_tool_iterations if preset and preset.max_tool_iterations is not None \
+        else cfg.max_tool_iterations
+    show = preset.show_tool_activity if preset and preset.show_tool_activity is not None \
+        else cfg.show_tool_activity
+    loop = Loop(toolset, rounds, cfg.tool_timeout, cfg.tool_result_max_chars, show_activity=show)
     if encoder is not None:
         loop.stream(adapter, call, body, injected, encoder)
     else:

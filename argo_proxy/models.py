@@ -77,12 +77,15 @@ def family(internal_id):
     return "unknown"
 
 
-def _key(name):
+def lookup_key(name):
     """Lookup key: case-insensitive, optional "argo:" / "argo/" prefix."""
     key = name.strip().lower()
     if key.startswith(ARGO_PREFIXES):
         key = key[len("argo:"):].strip()
     return key
+
+
+_key = lookup_key
 
 
 _CONTEXT_SUFFIX = re.compile(r"\[[^\]]*\]$")          # claude-sonnet-4-5[1m]

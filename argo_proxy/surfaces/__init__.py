@@ -27,7 +27,7 @@ def lazy(module, name):
 def register(app):
     r = app.router
     mode = app.config.mode
-    ops.register(r, models=mode != "llamastack")
+    ops.register(r, llamastack=mode == "llamastack")
     r.add("POST", "/v1/chat/completions", openai.chat_completions)
     r.add("POST", "/v1/messages", lazy("anthropic", "messages"), style="anthropic")
     r.add("POST", "/v1/messages/count_tokens", lazy("anthropic", "count_tokens"), style="anthropic")
@@ -36,7 +36,7 @@ def register(app):
     r.add("GET", "/v1beta/models", lazy("google", "list_models"), style="google")
     r.add("GET", "/v1beta/models/{model:path}", lazy("google", "get_model"), style="google")
     if mode == "llamastack":
-        passthrough.register(r)
+        passthrough.register_everything(r)   # every path not served above goes to LlamaStack
         return
     r.add("POST", "/v1/completions", openai.completions)
     r.add("POST", "/v1/embeddings", openai.embeddings)

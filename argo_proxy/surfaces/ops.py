@@ -1,4 +1,4 @@
-"""Operations endpoints: health, version, model list, refresh."""
+"""Operations endpoints: health, version, model list, refresh, the injected tools."""
 
 from __future__ import annotations
 
@@ -8,13 +8,14 @@ from .. import __version__
 from ..errors import ProxyError
 
 
-def register(r, models=True):
+def register(r, llamastack=False):
     r.add("GET", "/", welcome, public=True)
     r.add("GET", "/health", health, public=True)
     r.add("GET", "/version", version)
-    r.add("GET", "/v1/tools", list_tools)
-    if not models:
-        return  # LlamaStack's own model list is passed through
+    r.add("GET", "/argo/tools", list_tools)   # a path of the proxy's own: shadows nothing
+    if llamastack:
+        return  # /v1/models, /v1/tools and the rest are LlamaStack's own, passed through
+    r.add("GET", "/v1/tools", list_tools)     # the earlier path, kept in the Argo modes
     r.add("GET", "/v1/models", list_models)
     r.add("GET", "/v1/models/{model:path}", get_model)
     r.add("POST", "/refresh", refresh)
@@ -37,7 +38,7 @@ def version(req, res):
 
 
 def list_models(req, res):
-    entries = req.app.models.openai_list()
+    entries = req.app.model_entries()
     if req.header("anthropic-version"):   # an Anthropic client (Claude Code's model picker)
         from ..convert import anthropic
         res.json(200, anthropic.model_list(entries, req.app.models.created))
@@ -50,7 +51,9 @@ def list_models(req, res):
 
 
 def get_model(req, res):
-    found = req.app.models.get(req.params["model"])
+    preset = req.app.preset(req.params["model"])
+    found = next((e for e in req.app.model_entries() if e["id"] == preset.name), None) if preset \
+        else req.app.models.get(req.params["model"])
     if found is None:
         raise ProxyError(404, "The model %r does not exist here; GET /v1/models lists them."
                          % req.params["model"], param="model", code="model_not_found")

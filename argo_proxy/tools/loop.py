@@ -8,15 +8,20 @@ through the client surface's encoder (convert.encoders interface) to the client 
 from __future__ import annotations
 
 import copy
+import time
 import uuid
 
 from ..convert import usage
 
 
-def inject(body, toolset):
-    """Merge the injected tools into the body; returns their names (client tools win)."""
+def inject(body, toolset, sources=None):
+    """Merge the injected tools (of the named sources only, if given) into the body; returns
+    their names (client tools win)."""
     client = body.get("tools") or []
     taken = {(t.get("function") or {}).get("name") for t in client if isinstance(t, dict)}
+    if sources is not None:
+        allowed = {d["name"] for d in toolset.describe() if d["source"] in sources}
+        taken |= {t["function"]["name"] for t in toolset.tools()} - allowed
     extra = [t for t in toolset.tools() if t["function"]["name"] not in taken]
     if extra:
         body["tools"] = list(client) + extra
@@ -46,15 +51,39 @@ def _assistant_turn(content, calls):
                 for c in calls]}
 
 
+def _later_round(body):
+    """A forced tool_choice (required, or a named function) holds for the first round only:
+    later rounds may answer."""
+    if body.get("tool_choice") not in (None, "auto", "none"):
+        return dict(body, tool_choice="auto")
+    return body
+
+
+def activity(calls, results, seconds) -> str:
+    """One short line per injected call, for show_tool_activity."""
+    lines = []
+    for c, r in zip(calls, results):
+        args = (c.get("function") or {}).get("arguments") or ""
+        args = args if len(args) <= 80 else args[:77] + "..."
+        failed = str(r.get("content") or "").lower().startswith("error")
+        lines.append("[tool] %s(%s) -> %s in %.1f s\n" % (_name(c), args, "error" if failed else "ok",
+                                                          seconds))
+    return "".join(lines)
+
+
 class Loop:
-    def __init__(self, toolset, max_rounds, timeout, max_chars):
+    def __init__(self, toolset, max_rounds, timeout, max_chars, show_activity=False):
         self.toolset = toolset
         self.max_rounds = max_rounds
         self.timeout = timeout
         self.max_chars = max_chars
+        self.show_activity = show_activity
 
-    def run_tools(self, calls):
-        return self.toolset.execute(calls, self.timeout, self.max_chars)
+    def run_tools(self, calls, call):
+        """The injected calls, run at once; the chat's model is what MCP sampling defaults to,
+        and the client going away cancels them."""
+        return self.toolset.execute(calls, self.timeout, self.max_chars, model=call.model,
+                                    cancel=call.cancel)
 
     # -- non-streaming -------------------------------------------------------------------
 
@@ -79,7 +108,8 @@ class Loop:
                 choice["finish_reason"] = "stop"
                 break
             messages.append(_assistant_turn(msg.get("content"), mine))
-            messages.extend(self.run_tools(mine))
+            messages.extend(self.run_tools(mine, call))
+            body = _later_round(body)
         if totals:
             reply["usage"] = totals
         return reply
@@ -109,7 +139,12 @@ class Loop:
                 break
             messages.append(_assistant_turn("".join(turn.text), mine))
             out.open()  # open now, so keep-alives flow while the tools run
-            messages.extend(self.run_tools(mine))
+            started = time.monotonic()
+            results = self.run_tools(mine, call)
+            if self.show_activity:   # shown as reasoning: never in the answer, never to the model
+                out.send(encoder.reasoning(activity(mine, results, time.monotonic() - started)))
+            messages.extend(results)
+            body = _later_round(body)
         out.send(encoder.usage(totals or tally.usage()))
         out.send(encoder.end())
 

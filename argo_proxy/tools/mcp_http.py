@@ -23,7 +23,8 @@ from urllib.parse import urljoin, urlsplit
 from ..errors import ProxyError
 from ..sse import EventSplitter, event_data
 from ..upstream import NO_TIMEOUT, Cancel, Upstream, describe_error
-from .mcp_base import HANDSHAKE_TIMEOUT, BaseClient, MCPError, TimedOut
+from .mcp_base import (HANDSHAKE_TIMEOUT, WAIT_SLICE, BaseClient, ConnectionLost, MCPError,
+                        RequestTimedOut, TimedOut, _cancelled, _Stop)
 
 ONEWAY_TIMEOUT = 10.0      # notifications, replies to server requests, DELETE
 DRAIN_GRACE = 1.0          # how long an SSE reply may take to end after its response arrived
@@ -32,8 +33,19 @@ READ_SIZE = 65536
 JOIN_GRACE = 2.0           # how long close() waits for the legacy stream's reader thread
 
 
-class _SessionExpired(Exception):
-    """404 to a request that carried Mcp-Session-Id: the server forgot the session."""
+class _SessionLost(Exception):
+    """A 4xx naming the session to a request that carried Mcp-Session-Id (404, or e.g. the
+    TypeScript SDK's 400 "No valid session ID provided"): the server forgot the session."""
+
+    def __init__(self, status, detail):
+        super().__init__("HTTP %d: %s" % (status, detail))
+        self.status = status
+        self.detail = detail
+
+    def reason(self):
+        if self.status == 404:
+            return "session not found (HTTP 404)"
+        return "session refused (HTTP %d: %s)" % (self.status, self.detail)
 
 
 class _NotStreamable(Exception):
@@ -47,10 +59,14 @@ class _NotStreamable(Exception):
 class HttpClient(BaseClient):
     """An MCP server at a URL: Streamable HTTP, or legacy HTTP+SSE when that is all it speaks.
 
-    client: the shared upstream.Upstream (None: make one, closed with this client)."""
+    client: the shared upstream.Upstream (None: make one, closed with this client);
+    features: BaseClient's keyword options (sampling, sampling_max_tokens, roots, tasks).
 
-    def __init__(self, name: str, spec: dict, log=None, client=None):
-        super().__init__(name, log)
+    A request whose session the server forgot (a 4xx naming it), or whose connection closed
+    before its reply, starts a new session and is sent once more."""
+
+    def __init__(self, name: str, spec: dict, log=None, client=None, **features):
+        super().__init__(name, log, **features)
         self.url = str(spec["url"])
         parts = urlsplit(self.url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
@@ -99,41 +115,66 @@ class HttpClient(BaseClient):
         BaseClient._handshake(self)   # errors from here on are the legacy server's own
         self._mode = "legacy"
 
-    def _request(self, method, params, timeout, what=None):
+    def _session_epoch(self):
+        return self._session_gen
+
+    def _request(self, method, params, timeout, what=None, cancel=None, model=None):
+        deadline = time.monotonic() + timeout
         for attempt in (1, 2):
             gen = self._session_gen
+            left = timeout if attempt == 1 else deadline - time.monotonic()
             try:
-                return BaseClient._request(self, method, params, timeout, what)
-            except _SessionExpired:
+                if left <= 0:
+                    raise TimedOut()
+                return BaseClient._request(self, method, params, left, what, cancel, model)
+            except TimedOut:   # only when the retry had no time left
+                raise RequestTimedOut("MCP server %r: %s timed out after %g s" % (self.name, what or method,
+                                                                         timeout)) from None
+            except (_SessionLost, ConnectionLost) as lost:
+                if method == "initialize":
+                    if isinstance(lost, _SessionLost):
+                        raise MCPError("MCP server %r at %s: initialize answered %s"
+                                       % (self.name, self.url, lost)) from None
+                    raise
                 if attempt == 2:
-                    raise MCPError("MCP server %r at %s: session not found (HTTP 404) even right after "
-                                   "a new initialize" % (self.name, self.url)) from None
-                self._renew_session(gen)
+                    if isinstance(lost, _SessionLost):
+                        raise MCPError("MCP server %r at %s: %s even right after a new initialize"
+                                       % (self.name, self.url, lost.reason())) from None
+                    raise
+                self._renew_session(gen, lost, what or method)
+                if method != "tools/list":
+                    self._notify_list_changed()   # a restarted server may offer other tools
 
-    def _renew_session(self, gen):
-        """Start over with a fresh initialize, once, whichever thread noticed first."""
+    def _renew_session(self, gen, lost, what):
+        """Start over with a fresh session, once, whichever thread noticed first."""
         with self._start_lock:
             if self._closed:
                 raise MCPError("MCP server %r: the client is closed" % self.name)
             if self._session_gen != gen:
                 return   # another thread already renewed it
-            self.log.info("MCP server %r: session expired (HTTP 404); initializing a new one", self.name)
-            self._ready = False
-            self._session_id = None
-            self._handshake()
-            self._ready = True
+            if isinstance(lost, _SessionLost):
+                why = lost.reason()
+                self._session_id = None   # gone: no DELETE for it
+            else:
+                why = "the connection closed (%s)" % lost
+            self.log.info("MCP server %r: %s; starting a new session and sending %s again",
+                          self.name, why, what)
+            if self._legacy is not None:   # its replies came on the stream being replaced
+                self._fail_pending(self._gen, ConnectionLost("MCP server %r: the event stream was "
+                                                             "replaced by a new session" % self.name))
+            self._reconnect()
 
     def _transmit(self, msg, deadline):
         if self._legacy is not None:
             self._legacy.post(msg, deadline)   # the reply comes on the GET stream
             return
         rid = msg["id"]
-        self._post(msg, deadline, origin=rid)
         with self._plock:
             waiter = self._pending.get(rid)
+        self._post(msg, deadline, origin=rid, link=waiter.cancel if waiter is not None else None)
         if waiter is not None and not waiter.event.is_set():
-            waiter.settle(error=MCPError("MCP server %r at %s: the HTTP reply to %s ended without a "
-                                         "JSON-RPC response" % (self.name, self.url, waiter.what)))
+            waiter.settle(error=ConnectionLost("MCP server %r at %s: the HTTP reply to %s ended without "
+                                               "a JSON-RPC response" % (self.name, self.url, waiter.what)))
 
     def _send_oneway(self, msg):
         deadline = time.monotonic() + ONEWAY_TIMEOUT
@@ -145,8 +186,8 @@ class HttpClient(BaseClient):
         except TimedOut:
             raise MCPError("MCP server %r at %s: POST timed out after %g s"
                            % (self.name, self.url, ONEWAY_TIMEOUT)) from None
-        except _SessionExpired:
-            raise MCPError("MCP server %r at %s: session not found (HTTP 404)" % (self.name, self.url)) from None
+        except _SessionLost as lost:
+            raise MCPError("MCP server %r at %s: %s" % (self.name, self.url, lost.reason())) from None
 
     def _transport_teardown(self):
         self._delete_session()
@@ -165,13 +206,18 @@ class HttpClient(BaseClient):
 
     # ---- HTTP plumbing ---------------------------------------------------------------------
 
-    def _exchange(self, method, url, body, headers, deadline, on_reply):
+    def _exchange(self, method, url, body, headers, deadline, on_reply, link=None):
         """One HTTP request through the shared client; on_reply(reply) reads the answer.
-        A reply left unread (an error, a lingering stream) is closed, never pooled."""
+        A reply left unread (an error, a lingering stream) is closed, never pooled.
+        link: the caller's cancel; once set, the exchange is cut off (_Stop)."""
         left = deadline - time.monotonic()
         if left <= 0:
             raise TimedOut()
         cancel = self._track(Cancel())
+        done = threading.Event()
+        if link is not None:
+            threading.Thread(target=_follow, args=(link, cancel, done), daemon=True,
+                             name="mcp-%s-cancel" % self.name).start()
         try:
             reply = self._http.request(method, url, body=body, headers=headers, retries=0,
                                        read_timeout=left, cancel=cancel)
@@ -180,18 +226,24 @@ class HttpClient(BaseClient):
             finally:
                 reply.close()   # a no-op once the body was read to its end
         except ProxyError as err:
-            raise self._failure(method, url, err, cancel) from None
+            raise self._failure(method, url, err, cancel, link) from None
         finally:
+            done.set()
             self._untrack(cancel)
 
-    def _failure(self, method, url, err, cancel):
-        """What a ProxyError from the HTTP client means here: TimedOut, or an MCPError naming the URL."""
+    def _failure(self, method, url, err, cancel, link=None):
+        """What a ProxyError from the HTTP client means here: TimedOut, _Stop (the caller
+        cancelled), or an MCPError naming the URL."""
+        if cancel.cancelled and _cancelled(link):
+            return _Stop()
         if cancel.cancelled:
             return MCPError("MCP server %r: the client was closed" % self.name)
         if err.code == "upstream_timeout":
             return TimedOut()
         if err.status == 503:
-            return MCPError("MCP server %r: cannot connect to %s: %s" % (self.name, url, _cause(err)))
+            return ConnectionLost("MCP server %r: cannot connect to %s: %s" % (self.name, url, _cause(err)))
+        if err.code == "upstream_disconnected" or err.source == "network":
+            return ConnectionLost("MCP server %r: %s %s failed: %s" % (self.name, method, url, _cause(err)))
         return MCPError("MCP server %r: %s %s failed: %s" % (self.name, method, url, _cause(err)))
 
     def _track(self, cancel):
@@ -224,24 +276,23 @@ class HttpClient(BaseClient):
             headers["MCP-Protocol-Version"] = self.protocol_version
         return headers
 
-    def _post(self, msg, deadline, origin):
+    def _post(self, msg, deadline, origin, link=None):
         body = json.dumps(msg, separators=(",", ":")).encode("ascii")
         headers = self._headers_for(msg)
         sent_session = "Mcp-Session-Id" in headers
 
         def on_reply(reply):
             self._read_reply(reply, msg, sent_session, deadline, origin)
-        self._exchange("POST", self.url, body, headers, deadline, on_reply)
+        self._exchange("POST", self.url, body, headers, deadline, on_reply, link)
 
     def _read_reply(self, reply, msg, sent_session, deadline, origin):
         initialize = msg.get("method") == "initialize"
         if initialize and reply.header("Mcp-Session-Id"):
             self._session_id = reply.header("Mcp-Session-Id")
-        if reply.status == 404 and sent_session:
-            _read_all(reply, deadline)
-            raise _SessionExpired()
         if not 200 <= reply.status < 300:
             body = _read_all(reply, deadline)
+            if sent_session and _names_session(reply.status, body):
+                raise _SessionLost(reply.status, _snippet(body))
             if initialize and self._mode is None and reply.status in FALLBACK_STATUSES:
                 raise _NotStreamable(reply.status, _snippet(body))
             raise self._status_error("POST", reply.status, body)
@@ -305,7 +356,7 @@ class HttpClient(BaseClient):
     def _event_stream_lost(self, gen, reason):
         """The legacy GET stream ended or broke: fail the calls of that connection."""
         self.log.warning("MCP server %r: %s (%s)", self.name, reason, self.url)
-        self._fail_pending(gen, MCPError("MCP server %r: %s (%s)" % (self.name, reason, self.url)))
+        self._fail_pending(gen, ConnectionLost("MCP server %r: %s (%s)" % (self.name, reason, self.url)))
 
     def _delete_session(self):
         """End the session politely; servers may answer 405, and any failure is ignored."""
@@ -428,6 +479,8 @@ class _LegacyChannel:
 
         def on_reply(reply):
             data = _read_all(reply, deadline)
+            if _names_session(reply.status, data):   # the server forgot the stream's session
+                raise _SessionLost(reply.status, _snippet(data))
             if not 200 <= reply.status < 300:
                 raise c._status_error("POST", reply.status, data)
         c._exchange("POST", self.endpoint, body, headers, deadline, on_reply)
@@ -442,6 +495,14 @@ class _LegacyChannel:
             self._reply.close()
 
 
+def _follow(link, cancel, done):
+    """Cancel an exchange once the caller's cancel is set (until the exchange is done)."""
+    while not done.wait(WAIT_SLICE):
+        if _cancelled(link):
+            cancel.cancel()   # shuts the socket down: the blocked read wakes up
+            return
+
+
 def _read_all(reply, deadline) -> bytes:
     """The whole body, read within what is left of the deadline."""
     left = deadline - time.monotonic()
@@ -449,6 +510,12 @@ def _read_all(reply, deadline) -> bytes:
         raise TimedOut()
     reply.set_timeout(left)
     return reply.read()
+
+
+def _names_session(status, body) -> bool:
+    """Does a 4xx say the session is gone? 404 always does (the spec's answer to an unknown
+    session); a 400 or 410 does when its body speaks of the session."""
+    return status == 404 or (status in (400, 410) and b"session" in (body or b"").lower())
 
 
 def _content_type(reply) -> str:

@@ -22,10 +22,14 @@ STOP_GRACE = 2.0           # seconds a stdio server gets after stdin closes, the
 
 
 class StdioClient(BaseClient):
-    """A server run as a subprocess speaking newline-delimited JSON-RPC on stdin/stdout."""
+    """A server run as a subprocess speaking newline-delimited JSON-RPC on stdin/stdout.
 
-    def __init__(self, name: str, spec: dict, log=None):
-        super().__init__(name, log)
+    features: BaseClient's keyword options (sampling, sampling_max_tokens, roots, tasks).
+    A call in flight when the server exits fails (it may be what killed the server); the
+    next use starts the server again."""
+
+    def __init__(self, name: str, spec: dict, log=None, **features):
+        super().__init__(name, log, **features)
         args = spec.get("args") or []
         if not isinstance(args, (list, tuple)):
             raise ValueError("MCP server %r: 'args' must be a list" % name)

@@ -4,9 +4,29 @@ A source (MCP client, LlamaStack) provides:
     name: str
     list_tools() -> [MCP Tool dict]                      (may raise)
     call_tool(name, arguments, timeout) -> MCP CallToolResult dict   (may raise)
+        (a source whose call_tool also takes `cancel` and `model` keywords gets the caller's
+        cancellation and the chat model that made the call)
     on_list_changed: callable or None                     (set here; the source calls it)
     close()
     start()                                               (optional; see ToolSet.start)
+    supports_tasks: bool                                  (optional; tools whose
+        execution.taskSupport is "required" are offered only when it is true)
+    on_sampling: callable or None                         (optional; set here when present:
+        on_sampling(messages, system, max_tokens, hints, triggering_model) -> sampler's dict)
+
+Sampling: a server's sampling/createMessage reaches the `sampler` the ToolSet was given:
+
+    sampler(messages, system, max_tokens, model_hint, triggering_model)
+        -> {"role": "assistant", "content": {"type": "text", "text": ...},
+            "model": <the model that answered>, "stopReason": "endTurn" | "maxTokens" | ...}
+
+    messages: OpenAI chat messages (user/assistant; no system message), converted from the
+        server's; system: the server's systemPrompt or None; max_tokens: the server's
+        maxTokens capped per server; model_hint: the first of the server's
+        modelPreferences.hints that resolve_model maps to a known model (its id), or None;
+        triggering_model: the model of the chat whose tool call led to the request, or None
+        when the caller did not say. Use model_hint, else triggering_model. Raise to refuse
+        (the server gets a JSON-RPC error with the message).
 
 Tool lists are fetched in daemon threads and waited for with a bound (list_timeout), so a
 source that hangs or is down costs one bounded wait, never a failed or stuck request.
@@ -16,6 +36,7 @@ from __future__ import annotations
 
 import fnmatch
 import functools
+import inspect
 import json
 import logging
 import threading
@@ -27,6 +48,17 @@ from ..convert.tool_results import error_text, openai_function, result_text, tru
 DEFAULT_TTL = 300.0
 RETRY_FAILED = 30.0   # a source whose listing failed is asked again after this long (or ttl)
 LIST_TIMEOUT = 20.0   # longest a request waits for a tool list; slower lists arrive later
+
+
+class SamplingUnavailable(Exception):
+    """No model caller was wired for MCP sampling."""
+
+
+def unwired_sampler(messages, system, max_tokens, model_hint, triggering_model):
+    """The sampler of a ToolSet given none: refuses every sampling request, saying why."""
+    raise SamplingUnavailable("argo-proxy was started without a model caller for MCP sampling "
+                              "(build_toolset got no sampler), so it cannot answer this "
+                              "sampling/createMessage request")
 
 
 class ToolSourceError(Exception):
@@ -48,20 +80,31 @@ class _Listing(object):
 
 
 class ToolSet(object):
-    """Tool sources in priority order; options = {"prefix", "allow", "deny"} per source."""
+    """Tool sources in priority order; options = {"prefix", "allow", "deny"} per source.
+
+    sampler: answers the sampling requests of sources that have on_sampling (see the module
+    docstring; None: unwired_sampler); resolve_model(name) -> model id or None: maps the
+    servers' model hints to known models (None: hints are not used)."""
 
     def __init__(self, sources, ttl=DEFAULT_TTL, log=None, clock=time.monotonic,
-                 list_timeout=LIST_TIMEOUT):
+                 list_timeout=LIST_TIMEOUT, sampler=None, resolve_model=None):
         self.ttl = float(ttl)
         self.list_timeout = float(list_timeout)
         self._log = log or logging.getLogger("argo_proxy")
         self._clock = clock
+        self._sampler = sampler or unwired_sampler
+        self._resolve_model = resolve_model
         self._sources = []
+        self._takes_context = {}   # source name -> does call_tool take cancel= and model=?
+        self._hidden = set()       # (source, tool) already logged as requiring tasks
         for source, options in sources:
             if any(s.name == source.name for s, _ in self._sources):
                 raise ValueError("two tool sources are named %r" % source.name)
             self._sources.append((source, dict(options or {})))
             source.on_list_changed = functools.partial(self.invalidate, source.name)
+            if hasattr(source, "on_sampling"):
+                source.on_sampling = functools.partial(self.sample, source.name)
+            self._takes_context[source.name] = _takes_context(source)
         self._lock = threading.Lock()
         self._listings = {}      # source name -> _Listing
         self._gens = dict((s.name, 0) for s, _ in self._sources)
@@ -187,8 +230,16 @@ class ToolSet(object):
                 continue
             if allow is not None and not _matches(name, allow):
                 continue
-            if not _matches(name, deny):
-                out.append(tool)
+            if _matches(name, deny):
+                continue
+            if _requires_tasks(tool) and not getattr(source, "supports_tasks", False):
+                if (source.name, name) not in self._hidden:
+                    self._hidden.add((source.name, name))
+                    self._log.warning("tool source %s: not offering %s: it requires MCP tasks, which "
+                                      "the server does not support (no tasks.requests.tools.call "
+                                      "capability)", source.name, name)
+                continue
+            out.append(tool)
         return out
 
     def _build_catalog(self) -> dict:
@@ -220,19 +271,25 @@ class ToolSet(object):
 
     # -- execution ----------------------------------------------------------------
 
-    def execute(self, calls, timeout: float, max_chars: int) -> list:
+    def execute(self, calls, timeout: float, max_chars: int, model=None, cancel=None) -> list:
         """One tool message per OpenAI tool call, in order; the calls run concurrently.
 
         Each call runs in its own daemon thread: a hung tool costs its thread, never the
         batch (we stop waiting after `timeout`) nor the process exit.
+        model: the chat's model (a sampling request the call triggers uses it); cancel: the
+        caller's cancellation (an upstream.Cancel or threading.Event): once set, execute
+        returns at once and the sources stop their calls (MCP: notifications/cancelled,
+        tasks/cancel).
         """
         catalog = self._snapshot()
         jobs = [self._job(call, catalog) for call in calls]
-        futures = [self._spawn(job, timeout) if job["error"] is None else None for job in jobs]
+        futures = [self._spawn(job, timeout, model, cancel) if job["error"] is None else None
+                   for job in jobs]
         running = [f for f in futures if f is not None]
         if running:
-            wait(running, timeout=timeout)
-        return [self._tool_message(job, future, timeout, max_chars)
+            _wait_all(running, timeout, cancel)
+        gone = _cancelled(cancel)
+        return [self._tool_message(job, future, timeout, max_chars, gone)
                 for job, future in zip(jobs, futures)]
 
     def _job(self, call, catalog) -> dict:
@@ -249,14 +306,15 @@ class ToolSet(object):
         job["args"], job["error"] = _parse_arguments(function.get("arguments"))
         return job
 
-    def _spawn(self, job, timeout) -> Future:
+    def _spawn(self, job, timeout, model=None, cancel=None) -> Future:
         future = Future()
         source = self._source(job["source"])
+        context = {"model": model, "cancel": cancel} if self._takes_context.get(source.name) else {}
 
         def run():
             started = time.monotonic()
             try:
-                outcome = ("ok", source.call_tool(job["tool"], job["args"], timeout))
+                outcome = ("ok", source.call_tool(job["tool"], job["args"], timeout, **context))
             except Exception as exc:  # goes to the model as text
                 outcome = ("raised", exc)
             future.set_result(outcome + ((time.monotonic() - started) * 1000.0,))
@@ -264,9 +322,12 @@ class ToolSet(object):
         threading.Thread(target=run, daemon=True, name="tool-%s" % job["name"]).start()
         return future
 
-    def _tool_message(self, job, future, timeout, max_chars) -> dict:
+    def _tool_message(self, job, future, timeout, max_chars, gone=False) -> dict:
         if future is None:
             text, ok, ms, why = error_text(job["name"], job["error"]), False, 0.0, job["error"]
+        elif not future.done() and gone:
+            why = "cancelled: the client went away"
+            text, ok, ms = error_text(job["name"], why), False, 0.0
         elif not future.done():
             why = "timed out after %g s" % timeout
             text, ok, ms = error_text(job["name"], why), False, timeout * 1000.0
@@ -291,6 +352,30 @@ class ToolSet(object):
         line = "tool %s source=%s %dms %s" % (job["name"], job["source"] or "-", round(ms),
                                              "ok" if ok else "error")
         self._log.info(line if ok or not why else "%s: %s" % (line, why[:300]))
+
+    # -- sampling -----------------------------------------------------------------
+
+    def sample(self, source_name, messages, system, max_tokens, hints, triggering_model):
+        """Answer one source's sampling request through the sampler (see the module docstring)."""
+        model_hint = self._pick_hint(hints)
+        self._log.info("tool source %s: sampling with %s (hints %s, chat model %s), at most %d tokens",
+                       source_name, model_hint or triggering_model or "the sampler's default",
+                       ", ".join(hints) or "none", triggering_model or "unknown", max_tokens)
+        return self._sampler(messages, system, max_tokens, model_hint, triggering_model)
+
+    def _pick_hint(self, hints):
+        """The id of the first hint that names a known model, or None."""
+        if self._resolve_model is None:
+            return None
+        for hint in hints or ():
+            try:
+                found = self._resolve_model(hint)
+            except Exception as exc:  # a broken resolver must not break sampling
+                self._log.warning("resolving the model hint %r failed: %s", hint, exc)
+                continue
+            if found:
+                return found
+        return None
 
     # -- lifecycle ----------------------------------------------------------------
 
@@ -318,6 +403,42 @@ class ToolSet(object):
                 source.close()
             except Exception as exc:
                 self._log.warning("tool source %s: close failed: %s", source.name, exc)
+
+
+def _requires_tasks(tool) -> bool:
+    execution = tool.get("execution")
+    return isinstance(execution, dict) and execution.get("taskSupport") == "required"
+
+
+def _takes_context(source) -> bool:
+    """Does source.call_tool accept the cancel= and model= keywords?"""
+    try:
+        params = inspect.signature(source.call_tool).parameters
+    except (TypeError, ValueError, AttributeError):
+        return False
+    return "cancel" in params and "model" in params
+
+
+def _cancelled(cancel) -> bool:
+    if cancel is None:
+        return False
+    flag = getattr(cancel, "cancelled", None)
+    if flag is not None:
+        return bool(flag)
+    is_set = getattr(cancel, "is_set", None)
+    return bool(is_set()) if callable(is_set) else False
+
+
+def _wait_all(futures, timeout, cancel):
+    """Wait for the futures up to timeout; without a cancel in one wait, else in slices."""
+    if cancel is None:
+        wait(futures, timeout=timeout)
+        return
+    end = time.monotonic() + timeout
+    while not _cancelled(cancel):
+        left = end - time.monotonic()
+        if left <= 0 or not wait(futures, timeout=min(left, 0.2)).not_done:
+            return
 
 
 def _matches(name, patterns) -> bool:

@@ -4,7 +4,7 @@ hold the client's stream open while waiting, and relay an answer byte for byte."
 from __future__ import annotations
 
 from ..errors import ProxyError, upstream_message
-from ..sse import EventSplitter
+from ..sse import DONE, EventSplitter
 
 # Client headers worth passing on to an OpenAI/Anthropic-compatible upstream.
 FORWARDED = ("Accept", "OpenAI-Beta", "anthropic-version", "anthropic-beta")
@@ -47,13 +47,14 @@ def upstream_error(reply, data: bytes) -> ProxyError:
                       source="upstream")
 
 
-def relay(call, reply, streaming=False, check=None):
+def relay(call, reply, streaming=False, check=None, done=False):
     """The upstream's status, content type and body reach the client unchanged. A whole
-    answer is first given to check(reply, data), which may raise instead."""
+    answer is first given to check(reply, data), which may raise instead. done: an OpenAI
+    chat stream, which ends with `data: [DONE]` even if the upstream (LlamaStack) leaves it out."""
     out = call.out
     ctype = reply.header("Content-Type") or ""
     if reply.status == 200 and (streaming or ctype.startswith("text/event-stream")):
-        relay_stream(reply, out.open(200, ctype or None))
+        relay_stream(reply, out.open(200, ctype or None), done)
         return
     data = reply.read()
     if check is not None:
@@ -63,13 +64,19 @@ def relay(call, reply, streaming=False, check=None):
         raise upstream_error(reply, data)   # keep-alives already went out with 200: say it in-stream
 
 
-def relay_stream(reply, out):
+def relay_stream(reply, out, done=False):
     """Byte-exact relay: SSE one event per write, other streams one read per write."""
     splitter = EventSplitter()
     sse = (out.content_type or "").startswith("text/event-stream")
+    last = b""
     for chunk in reply.iter_raw():
         for piece in (splitter.feed(chunk) if sse else (chunk,)):
             if not out.write(piece):
                 reply.close()
                 return
-    out.write(splitter.rest())
+            last = piece if piece.strip() else last
+    rest = splitter.rest()
+    out.write(rest)
+    last = rest if rest.strip() else last
+    if done and sse and last.strip() != DONE.strip():
+        out.write(DONE)

@@ -88,7 +88,7 @@ class OpenAIUpstream:
         headers = exchange.forward_headers(call, self.own_key, streaming)
         reply = exchange.send(self.client, call, url, json.dumps(body).encode("utf-8"), headers,
                               hold=streaming)
-        exchange.relay(call, reply, streaming)
+        exchange.relay(call, reply, streaming, done=path in (None, "chat/completions"))
 
     def relay_if_served(self, call, body, path):
         """Relay to {base}path if the upstream serves it; False (nothing sent to the client) if

@@ -16,7 +16,14 @@ Serves what the proxy uses of llama-stack (tools-and-mcp.md §1):
   OpenAI list at /v1/openai/v1/models);
 - an OpenAI-compatible fake model at ``chat_path`` (see ``FakeLlamaStack.script``), streaming
   with tool-call arguments in fragments; ``send_done=False`` ends streams without
-  ``data: [DONE]`` like 0.7.3.
+  ``data: [DONE]`` like 0.7.3;
+- ``GET /v1/version``: ``version`` (default 0.6.1, or 0.2.23 with the old chat path).
+  ``version="0.7.3"`` (any 0.7+) serves what 0.7 does instead of the tool runtime: no
+  ``/v1/tool-runtime/invoke`` and no tool groups (404), ``GET /v1/tools`` lists only the built-in
+  tools (``builtin_tools``, default web_search in the ToolDef shape), and the MCP servers are
+  read-only connectors: ``GET /v1beta/connectors`` (``{"data": [Connector]}``) and
+  ``GET /v1beta/connectors/{id}``, from ``connectors`` ([(id, url)] or dicts; e.g. the url of a
+  ``tests.fakes.fake_mcp.FakeMCPHttp``), which tests may change in ``fake.connectors``.
 
 Every request is recorded in ``fake.requests``. Use: ``with FakeLlamaStack() as fake: fake.url``.
 """
@@ -30,9 +37,14 @@ import socket
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl, unquote, urlsplit
 
 MODEL = "openai/fake-model"
+WEB_SEARCH = {"toolgroup_id": "builtin::websearch", "name": "web_search",
+              "description": "Search the web for information",
+              "input_schema": {"type": "object", "properties": {"query": {"type": "string"}},
+                               "required": ["query"]},
+              "output_schema": None, "metadata": None}
 DEFAULT_REPLY = "Hello from fake LlamaStack."
 ENDPOINT = {"endpoint": "http://127.0.0.1:8931/mcp"}
 PIXEL_PNG = ("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kg"
@@ -160,12 +172,21 @@ class _Server(ThreadingHTTPServer):
 
 
 class FakeLlamaStack(object):
-    """See the module docstring. Attributes tests may set: invoke_404, send_done."""
+    """See the module docstring. Attributes tests may set: invoke_404, send_done, connectors."""
 
-    def __init__(self, shape="new", chat_path=NEW_CHAT, send_done=True, strict_models=False):
+    def __init__(self, shape="new", chat_path=NEW_CHAT, send_done=True, strict_models=False,
+                 version=None, connectors=(), builtin_tools=None):
         if shape not in ("new", "old") or chat_path not in (NEW_CHAT, OLD_CHAT):
             raise ValueError("shape must be new|old and chat_path one of %s, %s" % (NEW_CHAT, OLD_CHAT))
         self.shape, self.chat_path = shape, chat_path
+        self.version = version or ("0.2.23" if chat_path == OLD_CHAT else "0.6.1")
+        numbers = tuple(int(n) for n in self.version.split(".")[:2])
+        self.has_connectors = numbers >= (0, 7)   # 0.7+: connectors, no tool runtime
+        if self.has_connectors and (shape, chat_path) != ("new", NEW_CHAT):
+            raise ValueError("llama-stack 0.7+ has the new tool shape and chat path only")
+        self.connectors = [dict(c) if isinstance(c, dict) else {"connector_id": c[0], "url": c[1]}
+                           for c in connectors]
+        self.builtin_tools = copy.deepcopy(builtin_tools if builtin_tools is not None else [WEB_SEARCH])
         self.send_done = send_done
         self.strict_models = strict_models
         self.invoke_404 = False
@@ -255,13 +276,15 @@ class FakeLlamaStack(object):
         if fault:
             return h.send_json(fault[1], fault[2])
         old = self.chat_path == OLD_CHAT
+        if self.has_connectors:
+            return self._handle_07(h, path, body)
         routes = {
             ("GET", "/v1/tools"): lambda: h.send_json(
                 200, {"data": tools_new() if self.shape == "new" else tools_old()}),
             ("POST", "/v1/tool-runtime/invoke"): lambda: self._invoke(h, body),
             ("GET", "/v1/models"): lambda: h.send_json(200, self._models(resources=old)),
             ("GET", "/v1/health"): lambda: h.send_json(200, {"status": "OK"}),
-            ("GET", "/v1/version"): lambda: h.send_json(200, {"version": "0.2.23" if old else "0.6.1"}),
+            ("GET", "/v1/version"): lambda: h.send_json(200, {"version": self.version}),
             ("POST", self.chat_path): lambda: self._chat(h, body),
         }
         if old:
@@ -270,6 +293,35 @@ class FakeLlamaStack(object):
         if route is None:
             return h.send_json(404, {"detail": "Not Found"})
         route()
+
+    def _handle_07(self, h, path, body):
+        """llama-stack 0.7+: connectors instead of the tool runtime and tool groups."""
+        routes = {
+            ("GET", "/v1/tools"): lambda: h.send_json(200, {"data": copy.deepcopy(self.builtin_tools)}),
+            ("GET", "/v1/models"): lambda: h.send_json(200, self._models(False)),
+            ("GET", "/v1/health"): lambda: h.send_json(200, {"status": "OK"}),
+            ("GET", "/v1/version"): lambda: h.send_json(200, {"version": self.version}),
+            ("GET", "/v1beta/connectors"): lambda: h.send_json(
+                200, {"data": [self._connector(c) for c in list(self.connectors)]}),
+            ("POST", NEW_CHAT): lambda: self._chat(h, body),
+        }
+        route = routes.get((h.command, path))
+        if route is not None:
+            return route()
+        prefix = "/v1beta/connectors/"
+        if h.command == "GET" and path.startswith(prefix) and "/" not in path[len(prefix):]:
+            wanted = unquote(path[len(prefix):])
+            for c in list(self.connectors):
+                if c.get("connector_id") == wanted:
+                    return h.send_json(200, self._connector(c))
+            return h.send_json(404, {"detail": "Connector '%s' not found" % wanted})
+        h.send_json(404, {"detail": "Not Found"})
+
+    def _connector(self, c):
+        out = {"connector_type": "mcp", "connector_id": None, "url": None, "server_label": None,
+               "server_name": None, "server_description": None, "server_version": None}
+        out.update(c)
+        return out
 
     def _models(self, resources):
         if resources:  # 0.2.x /v1/models: llama-stack resources, not the OpenAI shape

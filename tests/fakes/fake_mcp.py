@@ -11,18 +11,34 @@ Options (FakeMCP/FakeMCPHttp keyword / command-line flag):
   send_list_changed_after_init / --list-changed: tools/list_changed right after initialized
   ping_first / --ping-first, ask_sampling / --ask-sampling: before answering tools/list, send
       the client ping / sampling/createMessage and wait for its answer
+  task_tools / --task-tools: also offer research(topic, seconds=0.3, ask=false) with
+      execution.taskSupport "required" (ask: the task goes input_required and asks the client
+      for sampling on the tasks/result stream; topic "fail": the task fails) and
+      report(seconds=0) with "optional"; declares tasks {list, cancel, requests.tools.call}
+      unless tasks_capability=False / --no-tasks-capability; poll_interval_ms=N /
+      --poll-interval-ms N (default 50) is the pollInterval of every task
+  client_features / --client-features: also offer sample(prompt, hint?, max_tokens?, system?)
+      (asks sampling/createMessage, returns the answer's text, structuredContent = the whole
+      result), roots() (asks roots/list, returns the URIs as JSON) and elicit() (asks
+      elicitation/create, returns the action)
   protocol_version_override="V" / --protocol-version V; no_tools_capability / --no-tools-capability
   transport_error_id=ID / --transport-error-id ID|null: tools/call answered by an error with that id
   stdio only: --die-after-calls N (exit 3 with a note on stderr on receiving the Nth tools/call;
       with env FAKE_MCP_DIE_ONCE=PATH only while PATH does not exist, which it then creates;
       unanswered), --stderr-noise BYTES (written to stderr before stdin is read)
   HTTP only: json_response / --json-response; expire_always / --expire-always (every request but
-      initialize gets 404 "Session not found"; notifications pass); FakeMCPHttp.expire_sessions()
+      initialize gets 404 "Session not found"; notifications pass); FakeMCPHttp.expire_sessions();
+      stale_status=400 / --stale-status 400: an unknown session gets 400 "Bad Request: No valid
+      session ID provided" (as the TypeScript SDK answers) instead of 404;
+      FakeMCPHttp.restart(): forget sessions and tasks and drop every open connection, as a
+      restarted server would; FakeMCPHttp.drop_next(method): the next POST of that method gets
+      the SSE headers, then its connection closes without a reply (a crash mid-call)
 
 Records of everything received: FakeMCP(Http).records, and JSON lines in --record PATH:
 {"event": "start", "pid", "cwd", "env": FAKE_MCP_* vars} (stdio), {"msg"} (stdio),
 {"http": "POST"|"GET"|"DELETE", "path", "headers" (lower-case), "msg"?} (HTTP),
-{"answered": method, "reply"} (client answered a server request), {"cancelled": id} (slow()).
+{"answered": method, "reply"} (client answered a server request), {"cancelled": id} (slow()),
+{"task_cancelled": taskId} (tasks/cancel), {"dropped": id} (drop_next).
 
   python tests/fakes/fake_mcp.py --stdio [--record PATH] [options]
   python tests/fakes/fake_mcp.py --http --port 0 [--json-response]  # FAKE_MCP_URL=http://127.0.0.1:P/mcp
@@ -37,8 +53,10 @@ import json
 import os
 import queue
 import signal
+import socket
 import sys
 import threading
+import time
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
@@ -68,6 +86,30 @@ TOOLS = [
      "inputSchema": {"type": "object", "properties": {}}},
 ]
 
+TASK_TOOLS = [
+    {"name": "research", "description": "Research a topic in the background (always a task).",
+     "inputSchema": {"type": "object", "properties": {"topic": {"type": "string"}, "seconds": {"type": "number"},
+                                                      "ask": {"type": "boolean"}},
+                     "required": ["topic"]},
+     "execution": {"taskSupport": "required"}},
+    {"name": "report", "description": "Write a report (a task if the client wants).",
+     "inputSchema": {"type": "object", "properties": {"seconds": {"type": "number"}}},
+     "execution": {"taskSupport": "optional"}},
+]
+
+FEATURE_TOOLS = [
+    {"name": "sample", "description": "Ask the client's model something (sampling).",
+     "inputSchema": {"type": "object", "properties": {"prompt": {"type": "string"}, "hint": {"type": "string"},
+                                                      "max_tokens": {"type": "integer"},
+                                                      "system": {"type": "string"}}}},
+    {"name": "roots", "description": "List the client's roots.", "inputSchema": {"type": "object", "properties": {}}},
+    {"name": "elicit", "description": "Ask the user for their name (elicitation).",
+     "inputSchema": {"type": "object", "properties": {}}},
+]
+
+RELATED_TASK = "io.modelcontextprotocol/related-task"
+TERMINAL = ("completed", "failed", "cancelled")
+
 LINK_ITEMS = [
     {"type": "resource_link", "uri": "file:///fake/readme.txt", "name": "readme.txt",
      "description": "A linked file", "mimeType": "text/plain"},
@@ -92,7 +134,8 @@ class FakeMCP:
 
     def __init__(self, page_size=0, send_list_changed_after_init=False, ping_first=False,
                  ask_sampling=False, protocol_version_override=None, no_tools_capability=False,
-                 transport_error_id=_UNSET, record_path=None, noisy_boom=False):
+                 transport_error_id=_UNSET, record_path=None, noisy_boom=False, task_tools=False,
+                 tasks_capability=True, poll_interval_ms=50, client_features=False):
         self.page_size = page_size
         self.send_list_changed_after_init = send_list_changed_after_init
         self.ping_first = ping_first
@@ -102,6 +145,11 @@ class FakeMCP:
         self.transport_error_id = transport_error_id
         self.record_path = record_path
         self.noisy_boom = noisy_boom
+        self.task_tools = task_tools
+        self.tasks_capability = task_tools and tasks_capability
+        self.poll_interval_ms = poll_interval_ms
+        self.tools = TOOLS + (TASK_TOOLS if task_tools else []) + (FEATURE_TOOLS if client_features else [])
+        self.tasks = {}   # taskId -> state dict (see _start_task)
         self.records = []
         self._lock = threading.Lock()
         self._cancels = {}
@@ -117,11 +165,20 @@ class FakeMCP:
                     fh.write(json.dumps(entry) + "\n")
 
     def stop(self):
-        """Release every handler that waits (slow tools, unanswered server requests)."""
+        """Release every handler that waits (slow tools, unanswered server requests, tasks)."""
         with self._lock:
             events = list(self._cancels.values()) + [ask[0] for ask in self._asks.values()]
+            for state in self.tasks.values():
+                events += [state["cancel"], state["channel"]]
         for event in events:
             event.set()
+
+    def reset(self):
+        """Forget every task (a restart): their workers stop, their waiters are released."""
+        self.stop()
+        with self._lock:
+            self.tasks = {}
+            self._cancels = {}
 
     def receive(self, msg, send):
         """Handle one incoming message; the reply to a request is returned (None otherwise).
@@ -205,6 +262,8 @@ class FakeMCP:
         asked = params.get("protocolVersion")
         version = self.protocol_version_override or (asked if asked in SUPPORTED else LATEST)
         caps = {} if self.no_tools_capability else {"tools": {"listChanged": True}}
+        if self.tasks_capability:
+            caps["tasks"] = {"list": {}, "cancel": {}, "requests": {"tools": {"call": {}}}}
         return {"protocolVersion": version, "capabilities": caps,
                 "serverInfo": {"name": "fake-mcp", "version": "1.0.0"}}
 
@@ -224,22 +283,118 @@ class FakeMCP:
             if not (isinstance(cursor, str) and cursor.startswith("page:") and cursor[5:].isdigit()):
                 raise RpcError(-32602, "Invalid cursor: %r" % (cursor,))
             start = int(cursor[5:])
-        size = self.page_size or len(TOOLS)
-        result = {"tools": TOOLS[start:start + size]}
-        if start + size < len(TOOLS):
+        size = self.page_size or len(self.tools)
+        result = {"tools": self.tools[start:start + size]}
+        if start + size < len(self.tools):
             result["nextCursor"] = "page:%d" % (start + size)
         return result
 
     def _m_tools_call(self, params, rid, send):
         name = params.get("name")
-        tool = getattr(self, "_t_" + str(name), None) if name in [t["name"] for t in TOOLS] else None
+        spec = {t["name"]: t for t in self.tools}.get(name)
+        tool = getattr(self, "_t_" + str(name), None) if spec is not None else None
         if tool is None:
             raise RpcError(-32602, "Unknown tool: %s" % name)
-        return tool(params.get("arguments") or {}, rid)
+        mode = (spec.get("execution") or {}).get("taskSupport", "forbidden")
+        as_task = isinstance(params.get("task"), dict) and self.tasks_capability
+        if as_task and mode == "forbidden":
+            raise RpcError(-32601, "Tool %s does not support task augmentation" % name)
+        if not as_task and mode == "required":
+            raise RpcError(-32601, "Tool %s requires task augmentation (taskSupport: required)" % name)
+        if as_task:
+            return self._start_task(name, params.get("arguments") or {}, params["task"])
+        return tool(params.get("arguments") or {}, rid, send)
+
+    # ---- tasks ------------------------------------------------------------------------------
+
+    def _start_task(self, name, args, task_params):
+        tid = uuid.uuid4().hex
+        now = _now()
+        ttl = task_params.get("ttl") if isinstance(task_params.get("ttl"), int) else 60000
+        task = {"taskId": tid, "status": "working", "createdAt": now, "lastUpdatedAt": now, "ttl": ttl,
+                "pollInterval": self.poll_interval_ms}
+        state = {"task": task, "done": threading.Event(), "cancel": threading.Event(),
+                 "channel": threading.Event(), "send": None, "reply": None}
+        with self._lock:
+            self.tasks[tid] = state
+        threading.Thread(target=self._run_task, args=(name, args, state), daemon=True).start()
+        return {"task": dict(task)}
+
+    def _set_status(self, state, status, message=None):
+        with self._lock:
+            task = state["task"]
+            if task["status"] in TERMINAL:
+                return False   # cancelled stays cancelled
+            task["status"], task["lastUpdatedAt"] = status, _now()
+            if message:
+                task["statusMessage"] = message
+            return True
+
+    def _run_task(self, name, args, state):
+        tid = state["task"]["taskId"]
+        if state["cancel"].wait(float(args.get("seconds", 0.3 if name == "research" else 0))):
+            return state["done"].set()
+        text = "%s done" % name
+        if name == "research":
+            text = "findings on %s" % args.get("topic")
+            if args.get("ask"):
+                self._set_status(state, "input_required", "needs the client's model")
+                state["channel"].wait(ASK_TIMEOUT)
+                params = {"messages": [{"role": "user", "content": {"type": "text",
+                                                                    "text": "Summarise %s" % args.get("topic")}}],
+                          "maxTokens": 50, "_meta": {RELATED_TASK: {"taskId": tid}}}
+                reply = self._ask(state["send"], "sampling/createMessage", params) or {}
+                text += ": " + str(((reply.get("result") or {}).get("content") or {}).get("text"))
+                self._set_status(state, "working")
+        if args.get("topic") == "fail":
+            state["reply"] = _text("research on fail failed", is_error=True)
+            self._set_status(state, "failed", "the tool reported an error")
+        else:
+            state["reply"] = _text(text)
+            self._set_status(state, "completed")
+        state["done"].set()
+
+    def _task_state(self, params):
+        with self._lock:
+            state = self.tasks.get(params.get("taskId"))
+        if state is None:
+            raise RpcError(-32602, "Failed to retrieve task: Task not found")
+        return state
+
+    def _m_tasks_get(self, params, rid, send):
+        state = self._task_state(params)
+        with self._lock:
+            return dict(state["task"])
+
+    def _m_tasks_list(self, params, rid, send):
+        with self._lock:
+            return {"tasks": [dict(state["task"]) for state in self.tasks.values()]}
+
+    def _m_tasks_result(self, params, rid, send):
+        state = self._task_state(params)
+        state["send"] = send
+        state["channel"].set()   # an input_required task may ask its questions now
+        state["done"].wait(60)
+        with self._lock:
+            status = state["task"]["status"]
+        if status == "cancelled":
+            raise RpcError(-32603, "Task was cancelled")
+        result = dict(state["reply"] or _text("no result", is_error=True))
+        result["_meta"] = {RELATED_TASK: {"taskId": state["task"]["taskId"]}}
+        return result
+
+    def _m_tasks_cancel(self, params, rid, send):
+        state = self._task_state(params)
+        if not self._set_status(state, "cancelled", "The task was cancelled by request."):
+            raise RpcError(-32602, "Cannot cancel a task in a terminal status")
+        state["cancel"].set()
+        self.record({"task_cancelled": state["task"]["taskId"]})
+        with self._lock:
+            return dict(state["task"])
 
     # ---- tools --------------------------------------------------------------------------------
 
-    def _t_add(self, args, rid):
+    def _t_add(self, args, rid, send=None):
         a, b = args.get("a"), args.get("b")
         if not (isinstance(a, int) and isinstance(b, int)):
             return _text("Error executing tool add: a and b must be integers", is_error=True)
@@ -247,29 +402,71 @@ class FakeMCP:
         result["structuredContent"] = {"result": a + b}
         return result
 
-    def _t_echo(self, args, rid):
+    def _t_echo(self, args, rid, send=None):
         text = str(args.get("text", ""))
         return _text(text.upper() if args.get("shout") else text)
 
-    def _t_pixel(self, args, rid):
+    def _t_pixel(self, args, rid, send=None):
         return {"content": [{"type": "image", "data": PNG_1X1, "mimeType": "image/png"}], "isError": False}
 
-    def _t_boom(self, args, rid):
+    def _t_boom(self, args, rid, send=None):
         if self.noisy_boom:   # real servers print a traceback while answering cleanly
             sys.stderr.write("Traceback (most recent call last):\n" + "  fake frame\n" * 36
                              + "RuntimeError: boom\n")
             sys.stderr.flush()
         return _text("Error executing tool boom", is_error=True)
 
-    def _t_slow(self, args, rid):
+    def _t_slow(self, args, rid, send=None):
         seconds = float(args.get("seconds", 1))
         if self._cancel_event(rid).wait(seconds):
             self.record({"cancelled": rid})
             return NO_REPLY   # a cancelled request gets no answer
         return _text("slept %g s" % seconds)
 
-    def _t_links(self, args, rid):
+    def _t_links(self, args, rid, send=None):
         return {"content": [dict(item) for item in LINK_ITEMS], "isError": False}
+
+    def _t_research(self, args, rid, send=None):   # only ever runs as a task
+        raise RpcError(-32601, "research requires task augmentation")
+
+    def _t_report(self, args, rid, send=None):
+        return _text("report done (direct)")
+
+    def _t_sample(self, args, rid, send=None):
+        params = {"messages": [{"role": "user", "content": {"type": "text", "text": args.get("prompt", "hi")}}],
+                  "maxTokens": args.get("max_tokens", 100)}
+        if args.get("system"):
+            params["systemPrompt"] = args["system"]
+        if args.get("hint"):
+            params["modelPreferences"] = {"hints": [{"name": args["hint"]}], "intelligencePriority": 0.5}
+        reply = self._ask(send, "sampling/createMessage", params)
+        if reply is None:
+            return _text("sampling: no answer", is_error=True)
+        if "error" in reply:
+            return _text("sampling refused: %s" % reply["error"].get("message"), is_error=True)
+        result = reply.get("result") or {}
+        out = _text(str((result.get("content") or {}).get("text")))
+        out["structuredContent"] = result
+        return out
+
+    def _t_roots(self, args, rid, send=None):
+        reply = self._ask(send, "roots/list", None)
+        if reply is None or "error" in reply:
+            return _text("roots refused: %s" % ((reply or {}).get("error") or {}).get("message"), is_error=True)
+        return _text(json.dumps([r.get("uri") for r in (reply.get("result") or {}).get("roots") or []]))
+
+    def _t_elicit(self, args, rid, send=None):
+        reply = self._ask(send, "elicitation/create",
+                          {"message": "What is your name?",
+                           "requestedSchema": {"type": "object", "properties": {"name": {"type": "string"}}}})
+        if reply is None or "error" in reply:
+            return _text("elicitation refused: %s" % ((reply or {}).get("error") or {}).get("message"),
+                         is_error=True)
+        return _text("elicitation: %s" % (reply.get("result") or {}).get("action"))
+
+
+def _now():
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
 
 
 def _text(text, is_error=False):
@@ -340,14 +537,18 @@ def _write_noise(size):
 class FakeMCPHttp:
     """Streamable HTTP at /mcp, or (legacy=True) HTTP+SSE at /sse + /messages/, on 127.0.0.1."""
 
-    def __init__(self, json_response=False, legacy=False, expire_always=False, port=0, **options):
+    def __init__(self, json_response=False, legacy=False, expire_always=False, port=0, stale_status=404,
+                 **options):
         self.logic = FakeMCP(**options)
         self.json_response = json_response
         self.legacy = legacy
         self.expire_always = expire_always
+        self.stale_status = stale_status
         self.port = port
         self.sessions = set()
         self._streams = {}
+        self._conns = set()      # sockets of the connections open now (restart() drops them)
+        self._drops = {}         # method -> how many of its next POSTs to drop
         self._lock = threading.Lock()
         self._server = None
         self._thread = None
@@ -386,9 +587,34 @@ class FakeMCPHttp:
         self.stop()
 
     def expire_sessions(self):
-        """Forget every session: the next request with an old Mcp-Session-Id gets 404."""
+        """Forget every session: the next request with an old Mcp-Session-Id gets 404 (or
+        stale_status)."""
         with self._lock:
             self.sessions.clear()
+
+    def restart(self):
+        """What a restart looks like to a client: every session and task forgotten, every open
+        connection (keep-alive or mid-reply) closed; the port stays."""
+        with self._lock:
+            self.sessions.clear()
+            conns, streams = list(self._conns), list(self._streams.values())
+        self.logic.reset()
+        for q in streams:
+            q.put(None)
+        for conn in conns:
+            try:
+                conn.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+    def drop_next(self, method="tools/call", count=1):
+        """The next `count` POSTs of this method get the SSE headers and then a closed connection."""
+        with self._lock:
+            self._drops[method] = self._drops.get(method, 0) + count
+
+    def _track(self, conn, add):
+        with self._lock:
+            (self._conns.add if add else self._conns.discard)(conn)
 
     def messages(self, method=None):
         """Received JSON-RPC messages (optionally only those with this method), in order."""
@@ -414,8 +640,18 @@ class FakeMCPHttp:
         else:
             with self._lock:
                 known = sid in self.sessions and not (self.expire_always and is_request(msg))
+            if not known and self.stale_status == 400:   # the TypeScript SDK's answer
+                return _send_json(h, 400, {"jsonrpc": "2.0", "error": {
+                    "code": -32000, "message": "Bad Request: No valid session ID provided"}, "id": None})
             if not known:
                 return _send_json(h, 404, _transport_error("Session not found"))
+        with self._lock:
+            method = msg.get("method") if isinstance(msg, dict) else None
+            drop = self._drops.get(method, 0) > 0 and is_request(msg)
+            if drop:
+                self._drops[method] -= 1
+        if drop:
+            return self._drop(h, msg)
         extra = {"Mcp-Session-Id": sid} if is_init else {}
         if not is_request(msg):
             self.logic.receive(msg, None)
@@ -450,6 +686,20 @@ class FakeMCPHttp:
             h.wfile.flush()
         except OSError:
             h.close_connection = True
+
+    def _drop(self, h, msg):
+        """Start an SSE reply, then close the connection without answering (a crash mid-call)."""
+        self.logic.record({"dropped": msg.get("id")})
+        h.close_connection = True
+        try:
+            h.send_response(200)
+            h.send_header("Content-Type", "text/event-stream")
+            h.send_header("Transfer-Encoding", "chunked")
+            h.end_headers()
+            h.wfile.flush()
+            h.connection.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
 
     def delete(self, h):
         headers = {k.lower(): v for k, v in h.headers.items()}
@@ -513,6 +763,17 @@ class _Handler(BaseHTTPRequestHandler):
 
     def log_message(self, *args):
         pass
+
+    def setup(self):
+        BaseHTTPRequestHandler.setup(self)
+        self.server.fake._track(self.connection, True)
+
+    def finish(self):
+        self.server.fake._track(self.connection, False)
+        try:
+            BaseHTTPRequestHandler.finish(self)
+        except OSError:
+            pass
 
     def do_POST(self):
         fake, path = self.server.fake, urlsplit(self.path).path
@@ -581,10 +842,13 @@ def main(argv=None):
     mode.add_argument("--sse", action="store_true", help="legacy HTTP+SSE at /sse")
     for flag in ("--port", "--page-size", "--die-after-calls", "--stderr-noise"):
         ap.add_argument(flag, type=int, default=0)
+    ap.add_argument("--poll-interval-ms", type=int, default=50)
+    ap.add_argument("--stale-status", type=int, default=404, choices=(400, 404))
     for flag in ("--record", "--protocol-version", "--transport-error-id"):
         ap.add_argument(flag)
     for flag in ("--list-changed", "--ping-first", "--ask-sampling", "--no-tools-capability",
-                 "--json-response", "--expire-always"):
+                 "--json-response", "--expire-always", "--task-tools", "--no-tasks-capability",
+                 "--client-features"):
         ap.add_argument(flag, action="store_true")
     args = ap.parse_args(argv)
     error_id = _UNSET
@@ -594,12 +858,14 @@ def main(argv=None):
                    ping_first=args.ping_first, ask_sampling=args.ask_sampling,
                    protocol_version_override=args.protocol_version,
                    no_tools_capability=args.no_tools_capability, transport_error_id=error_id,
-                   record_path=args.record)
+                   record_path=args.record, task_tools=args.task_tools,
+                   tasks_capability=not args.no_tasks_capability, poll_interval_ms=args.poll_interval_ms,
+                   client_features=args.client_features)
     if args.stdio:
         serve_stdio(FakeMCP(noisy_boom=True, **options), args.die_after_calls, args.stderr_noise)
         return 0
     fake = FakeMCPHttp(json_response=args.json_response, legacy=args.sse, expire_always=args.expire_always,
-                       port=args.port, **options).start()
+                       port=args.port, stale_status=args.stale_status, **options).start()
     print("FAKE_MCP_URL=%s" % fake.url, flush=True)
     done = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):

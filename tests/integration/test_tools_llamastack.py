@@ -6,7 +6,9 @@ import openai
 import pytest
 
 from tests import proxyproc
-from tests.fakes.fake_llamastack import OLD_CHAT, FakeLlamaStack
+from tests.fakes.fake_llamastack import OLD_CHAT, WEB_SEARCH, FakeLlamaStack, tools_new
+from tests.fakes.fake_mcp import TOOLS as MCP_TOOLS
+from tests.fakes.fake_mcp import FakeMCPHttp
 
 CLIENT_TOOL = {"type": "function", "function": {
     "name": "lookup", "description": "Client-side lookup.",
@@ -101,9 +103,11 @@ def test_passthrough_health_models_tools_and_prefix(start_proxy, stack):
     assert p.request("GET", "/health")[2] == {"status": "healthy"}
     status, _, body = p.request("GET", "/v1/models")
     assert status == 200 and body["data"][0]["id"] == "openai/fake-model"
-    status, _, body = p.request("GET", "/v1/tools")
+    status, _, body = p.request("GET", "/argo/tools")   # the proxy's own list
     names = {t["name"]: t for t in body["data"]}
     assert names["add"]["source"] == "llamastack" and names["add"]["parameters"]["type"] == "object"
+    status, _, body = p.request("GET", "/v1/tools")     # LlamaStack's, passed through
+    assert status == 200 and body["data"] == tools_new()
     reply = sdk(p, "/openai/v1").chat.completions.create(model="openai/fake-model",
                                                          messages=[{"role": "user", "content": "2+3?"}])
     assert reply.choices[0].message.content == "Tool said: 5"
@@ -134,3 +138,57 @@ def test_proxy_port_and_default_port(tmp_path, stack):
     assert "port: 8322  # default (LlamaStack mode)" in out
     code, out, _ = run(tmp_path, "--show", "--validate", env={"LLAMASTACK_URL": stack.url, "PROXY_PORT": "9123"})
     assert "port: 9123  # env PROXY_PORT" in out and "llamastack_mode: true" in out
+
+
+# -- llama-stack 0.7+: its connectors' MCP servers are the tool sources ------------------
+
+@pytest.fixture
+def mcp():
+    with FakeMCPHttp() as server:
+        yield server
+
+
+@pytest.fixture
+def stack07(mcp):
+    with FakeLlamaStack(version="0.7.3", send_done=False, connectors=[("mcp::demo", mcp.url)]) as f:
+        yield f
+
+
+def test_07_loop_uses_the_connectors_mcp_tools(start_proxy, stack07, mcp):
+    p = ls_proxy(start_proxy, stack07)
+    reply = sdk(p).chat.completions.create(model="openai/fake-model",
+                                           messages=[{"role": "user", "content": "2+3?"}])
+    assert reply.choices[0].message.content == "Tool said: 5"
+    assert mcp.messages("tools/call")[0]["params"] == {"name": "add", "arguments": {"a": 2, "b": 3}}
+    sent = [t["function"]["name"] for t in chats(stack07)[0]["body"]["tools"]]
+    assert sent == [t["name"] for t in MCP_TOOLS]          # no web_search: nothing could run it
+    chunks = proxyproc.chat_stream(p, {"model": "openai/fake-model",
+                                       "messages": [{"role": "user", "content": "2+3?"}]})
+    assert proxyproc.visible_text(chunks) == "Tool said: 5"
+    assert len(mcp.messages("tools/call")) == 2 and invokes(stack07) == []
+    assert proxyproc.wait_until(lambda: "tool add source=llamastack" in p.log())
+    log = p.log()
+    assert log.count("web_search") == 1 and "not offered" in log   # one warning, not one per chat
+    assert "invoke answered 404" not in log
+
+
+def test_07_passthrough_and_the_proxys_tool_list(start_proxy, stack07, mcp):
+    p = ls_proxy(start_proxy, stack07)
+    status, _, body = p.request("GET", "/v1beta/connectors")
+    assert status == 200 and body["data"][0]["url"] == mcp.url
+    status, _, body = p.request("GET", "/v1beta/connectors/mcp::demo")
+    assert status == 200 and body["connector_id"] == "mcp::demo"
+    status, _, body = p.request("GET", "/v1/tools")          # LlamaStack's own list
+    assert status == 200 and body["data"] == [WEB_SEARCH]
+    status, _, body = p.request("GET", "/v1/version")
+    assert body == {"version": "0.7.3"}
+    status, _, body = p.request("GET", "/argo/tools")
+    assert status == 200 and [t["name"] for t in body["data"]] == [t["name"] for t in MCP_TOOLS]
+    assert {t["source"] for t in body["data"]} == {"llamastack"}
+    status, _, _ = p.request("GET", "/v1/chat/completions")   # llama-stack's stored completions
+    assert status == 404 and stack07.requests[-1]["method"] == "GET"
+    assert stack07.requests[-1]["path"] == "/v1/chat/completions"
+    status, _, body = p.request("GET", "/v1alpha/anything?x=1")
+    assert status == 404 and body == {"detail": "Not Found"}   # LlamaStack's answer, relayed
+    assert stack07.requests[-1]["path"] == "/v1alpha/anything" and stack07.requests[-1]["query"] == {"x": "1"}
+    assert p.request("GET", "/health")[2] == {"status": "healthy"}   # the proxy's own

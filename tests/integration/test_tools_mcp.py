@@ -126,3 +126,47 @@ def test_real_mcp_server_time(start_proxy, fake):
     p = tool_proxy(start_proxy, fake, servers=servers)
     content = ask(p).choices[0].message.content
     assert content.startswith("Tool said: ") and "17:30:00+05:30" in content
+
+
+# ---- sessions, tasks and client features (issue 13) ------------------------------------------------
+
+def sent_tools(fake):
+    return [t["function"]["name"] for t in fake.last("/resource/chat/")["body"]["tools"]]
+
+
+def test_tool_requiring_tasks_runs_as_a_task(start_proxy, fake):
+    fake.set_tool_args({"topic": "tides", "seconds": 0.2})
+    p = tool_proxy(start_proxy, fake, servers={"calc": stdio_server("--task-tools", allow=["research"])})
+    assert ask(p).choices[0].message.content == "Tool said: findings on tides"
+    assert stream_text(p) == "Tool said: findings on tides"
+
+
+def test_tool_requiring_tasks_is_not_offered_without_server_support(start_proxy, fake):
+    fake.set_tool_args({})
+    servers = {"calc": stdio_server("--task-tools", "--no-tasks-capability", allow=["research", "report"])}
+    p = tool_proxy(start_proxy, fake, servers=servers)
+    assert ask(p).choices[0].message.content == "Tool said: report done (direct)"
+    assert sent_tools(fake) == ["report"]
+    assert "not offering research: it requires MCP tasks" in p.log()
+
+
+def test_http_server_restart_answering_400_keeps_its_tools(start_proxy, fake):
+    with FakeMCPHttp(stale_status=400) as server:
+        p = tool_proxy(start_proxy, fake, servers={"web": {"url": server.url}})
+        assert ask(p).choices[0].message.content == "Tool said: 42"
+        server.restart()
+        assert ask(p).choices[0].message.content == "Tool said: 42"
+        assert proxyproc.wait_until(lambda: "starting a new session" in p.log())
+        assert len(server.messages("initialize")) == 2
+
+
+def test_roots_and_sampling_options_reach_the_client(start_proxy, fake, tmp_path):
+    fake.set_tool_args({"prompt": "hi"})
+    servers = {"feat": stdio_server("--client-features", allow=["roots", "sample"], sampling=True,
+                                    sampling_max_tokens=50, roots=[str(tmp_path)])}
+    p = tool_proxy(start_proxy, fake, servers=servers)
+    fake.set_tool_name("roots")
+    assert ask(p).choices[0].message.content == 'Tool said: ["%s"]' % tmp_path.as_uri()
+    fake.set_tool_name("sample")
+    assert ask(p).choices[0].message.content.startswith("Tool said: ")
+    assert proxyproc.wait_until(lambda: "asks the client: sampling/createMessage" in p.log())

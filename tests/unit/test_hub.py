@@ -201,3 +201,30 @@ def test_broken_pipe_marks_the_client_gone_and_calls_back():
     out.on_disconnect(lambda: seen.append(1))
     out.open()
     assert not out.write(b"x") and out.gone and seen == [1]
+
+
+class _Reply:
+    def __init__(self, *pieces):
+        self.pieces = pieces
+
+    def iter_raw(self):
+        return iter(self.pieces)
+
+    def close(self):
+        pass
+
+
+@pytest.mark.parametrize("pieces,added", [
+    ((b'data: {"a":1}\n\n',), True),                          # LlamaStack: no [DONE]
+    ((b'data: {"a":1}\n\ndata: [DONE]\n\n',), False),          # Argo: kept byte-exact
+    ((b'data: {"a":1}\n\nda', b'ta: [DONE]\n\n'), False),
+])
+def test_every_relayed_chat_stream_ends_with_done(pieces, added):
+    from argo_proxy.upstreams.exchange import relay_stream
+    out = stream()
+    out.open()
+    relay_stream(_Reply(*pieces), out, done=True)
+    out.close()
+    from tests.inproc import Result
+    body = Result(out._wfile.getvalue()).body
+    assert body == b"".join(pieces) + (b"data: [DONE]\n\n" if added else b"")

@@ -21,7 +21,7 @@ class Tools:
     def tools(self):
         return [ADD]
 
-    def execute(self, calls, timeout, max_chars):
+    def execute(self, calls, timeout, max_chars, model=None, cancel=None):
         self.batches.append([c["function"]["name"] for c in calls])
         return [{"role": "tool", "tool_call_id": c["id"], "content": "5"} for c in calls]
 
@@ -192,3 +192,48 @@ def test_stream_assembles_fragmented_arguments_for_execution():
     _, _, _, model = run_stream([(None, [call("a", "add", '{"a": 20, "b": 22}')]), ("ok", None)])
     sent = model.seen[1][1]["tool_calls"][0]["function"]["arguments"]
     assert json.loads(sent) == {"a": 20, "b": 22}
+
+
+def test_a_forced_tool_choice_holds_for_the_first_round_only():
+    tools, model = Tools(), Model([(None, [call("a", "add")]), ("done", None)])
+    seen = []
+
+    class Recording(Model):
+        def complete(self, call_, body):
+            seen.append(body.get("tool_choice"))
+            return Model.complete(self, call_, body)
+    model = Recording([(None, [call("a", "add")]), ("done", None)])
+    body = {"model": "m", "messages": [], "tool_choice": "required"}
+    Loop(tools, 10, 5, 1000).complete(model, CALL, body, inject(body, tools))
+    assert seen == ["required", "auto"]
+    named = {"type": "function", "function": {"name": "add"}}
+    chunks, _, _, streamed = run_stream([("", [call("a", "add")]), ("ok", None)],
+                                        body={"model": "m", "messages": [], "tool_choice": named})
+    assert len(streamed.seen) == 2
+
+
+def test_tool_activity_is_reasoning_never_answer_text():
+    tools, model, c = Tools(), Model([("Let me", [call("a", "add")]), ("It is 5.", None)]), make_call()
+    body = {"model": "m", "messages": [{"role": "user", "content": "hi"}]}
+    Loop(tools, 10, 5, 1000, show_activity=True).stream(model, c, body, inject(body, tools),
+                                                        ChatEncoder("m"))
+    c.out.close()
+    events = [json.loads(e[6:]) for e in Result(c.out._wfile.getvalue()).body.split(b"\n\n")
+              if e.startswith(b"data: {")]
+    deltas = [e["choices"][0]["delta"] for e in events if e["choices"]]
+    thoughts = "".join(d.get("reasoning_content") or "" for d in deltas)
+    assert thoughts.startswith("[tool] add(") and " -> ok in " in thoughts
+    assert "".join(d.get("content") or "" for d in deltas) == "Let meIt is 5."
+    assert all("[tool]" not in json.dumps(m) for turn in model.seen for m in turn)
+
+
+def test_inject_only_the_named_sources():
+    class Two(Tools):
+        def tools(self):
+            return [ADD, MINE]
+
+        def describe(self):
+            return [{"name": "add", "source": "calc"}, {"name": "mine", "source": "other"}]
+    body = {"messages": []}
+    assert inject(body, Two(), ["calc"]) == {"add"}
+    assert [t["function"]["name"] for t in body["tools"]] == ["add"]

@@ -349,3 +349,60 @@ def test_start_close_and_failures_are_logged(caplog):
     toolset.close()
     assert a.closed and c.closed
     assert "tool source b: close failed" in caplog.text
+
+
+# -- call context and cancellation ----------------------------------------------------
+
+def test_sources_that_take_them_get_the_chat_model_and_the_cancel():
+    seen = []
+
+    class Aware(Source):
+        def call_tool(self, name, arguments, timeout, cancel=None, model=None):
+            seen.append((name, model, cancel))
+            return Source.call_tool(self, name, arguments, timeout)
+
+    aware, plain = Aware("aware", ["a"]), Source("plain", ["p"])
+    toolset = make(aware, plain)
+    toolset.tools()
+    gone = threading.Event()
+    out = toolset.execute([call("a"), call("p")], timeout=5, max_chars=100, model="gpt4o", cancel=gone)
+    assert [m["content"] for m in out] == ["aware:a:{}", "plain:p:{}"]
+    assert seen == [("a", "gpt4o", gone)]
+    assert plain.calls == [("p", {}, 5)]
+
+
+def test_a_cancelled_caller_stops_waiting_for_its_tools(release, caplog):
+    caplog.set_level(logging.INFO, logger=LOGGER)
+    a = Source("a", ["hang", "add"])
+    a.handlers["hang"] = lambda args: release.wait() and {"content": []}
+    toolset = make(a)
+    toolset.tools()
+    gone = threading.Event()
+    threading.Timer(0.2, gone.set).start()
+    started = time.monotonic()
+    out = toolset.execute([call("hang", "{}", "h"), call("add", "{}", "ok")], timeout=30, max_chars=100,
+                          cancel=gone)
+    assert time.monotonic() - started < 3
+    assert out == [{"role": "tool", "tool_call_id": "h",
+                    "content": "Error calling hang: cancelled: the client went away"},
+                   {"role": "tool", "tool_call_id": "ok", "content": "a:add:{}"}]
+    assert "tool hang source=a 0ms error: cancelled: the client went away" in caplog.text
+
+
+def test_sampling_requests_reach_the_sampler_with_the_first_known_hint():
+    calls = []
+
+    class Sampling(Source):
+        on_sampling = None
+
+    a = Sampling("a")
+    toolset = make(a, sampler=lambda *args: calls.append(args) or {"content": "ok"},
+                   resolve_model={"gpt-4o": "gpt4o"}.get)
+    messages = [{"role": "user", "content": "hi"}]
+    assert a.on_sampling(messages, "sys", 10, ["nope", "gpt-4o"], "claude") == {"content": "ok"}
+    assert a.on_sampling(messages, None, 10, ["nope"], "claude") == {"content": "ok"}
+    assert calls == [(messages, "sys", 10, "gpt4o", "claude"), (messages, None, 10, None, "claude")]
+    unwired = Sampling("b")
+    make(unwired)
+    with pytest.raises(Exception, match="without a model caller for MCP sampling"):
+        unwired.on_sampling(messages, None, 10, [], None)
