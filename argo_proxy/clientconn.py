@@ -113,8 +113,8 @@ def check_head(command, version, headers):
     """Raise Refusal for a head that is malformed or ambiguous (a smuggling risk)."""
     if not _TOKEN.match(command or ""):
         raise Refusal(400, "Malformed method %r." % (command or "")[:40])
-    if not _VERSION.match(version or ""):
-        raise Refusal(400, "Malformed HTTP version %r." % (version or "")[:40])
+    if not _VERSION.match(version or "") or version < "HTTP/1.0":   # HTTP/0.9 has no head at all
+        raise Refusal(400, "Malformed or unsupported HTTP version %r." % (version or "")[:40])
     if headers.defects or headers.get_payload():   # a line without a name, or no colon
         raise Refusal(400, "Malformed header line.")
     for name in headers.keys():

@@ -69,6 +69,7 @@ def _convert(body, model, root) -> tuple:
     chat["messages"] = messages(body, root, notes)
     _add_tools(body, root, chat, notes)
     _add_generation_config(body, root, chat, notes)
+    _check_safety_settings(body, root)
     cached, _path = pick(body, "cachedContent", root)
     if cached is not None:
         note(notes, "cachedContent ignored (no context cache here)")
@@ -84,6 +85,20 @@ def wants_thoughts(body) -> bool:
             return False
         found, _path = pick(found, name, "")
     return found is True
+
+
+def _check_safety_settings(body, root):
+    """safetySettings: checked (Argo's models apply their own safety; nothing to forward)."""
+    settings, path = pick(body, "safetySettings", root)
+    for i, setting in enumerate(array(settings, path) if settings is not None else ()):
+        where = "%s[%d]" % (path, i)
+        mapping(setting, where)
+        for name in ("category", "threshold"):
+            value, vpath = pick(setting, name, where)
+            string(value, vpath)
+        method, mpath = pick(setting, "method", where)
+        if method is not None:
+            string(method, mpath)
 
 
 # -- tools and tool choice ------------------------------------------------------------
@@ -231,7 +246,7 @@ def _add_generation_config(body, root, chat, notes):
             chat[hub_name] = check(value, where)
     top_k, where = pick(config, "topK", path)
     if top_k is not None:
-        number(top_k, where)
+        integer(top_k, where)
         note(notes, "topK dropped")
     stops, where = pick(config, "stopSequences", path)
     if stops is not None and strings(stops, where):

@@ -13,6 +13,7 @@ import json
 import re
 
 from ..errors import ProxyError
+from .validate import bad
 
 # Part fields that carry data (a part has exactly one) and ones that only describe it.
 _DATA_FIELDS = ("text", "inlineData", "fileData", "functionCall", "functionResponse",
@@ -44,10 +45,6 @@ def pick(obj, name, path):
     if obj.get(twin) is not None:
         return obj[twin], join(path, twin)
     return None, join(path, name)
-
-
-def bad(path, what):
-    raise ProxyError(400, "%s must be %s." % (path, what), param=path, code="invalid_type")
 
 
 def fail(path, message):
@@ -126,9 +123,10 @@ def _system(body, root) -> list:
         texts = []
         for j, part in enumerate(array(parts, ppath) if parts is not None else ()):
             where = "%s[%d]" % (ppath, j)
-            if not isinstance(mapping(part, where).get("text"), str):
+            if "text" not in mapping(part, where) and any(
+                    pick(part, name, where)[0] is not None for name in _DATA_FIELDS):
                 fail(where, "only text parts are allowed in systemInstruction")
-            texts.append(part["text"])
+            texts.append(string(part.get("text"), where + ".text"))
         text = "\n".join(texts)
     return [{"role": "system", "content": text}] if text else []
 

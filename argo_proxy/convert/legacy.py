@@ -16,7 +16,7 @@ import uuid
 from array import array
 
 from ..errors import ProxyError
-from . import tool_prompt, tools as native_tools
+from . import tool_prompt, tools as native_tools, validate
 
 AUTH_NOTICE = "AUTHENTICATION NOTICE FROM ARGO"
 EMBED_BATCH = 16          # Argo's /embed/ takes at most 16 prompts per call
@@ -263,13 +263,8 @@ def completion_request(body) -> dict:
     prompt = body.get("prompt")
     if prompt is None or prompt == "" or prompt == []:
         raise ProxyError(400, "prompt is required", param="prompt")
-    if isinstance(prompt, str):
-        joined = prompt
-    elif isinstance(prompt, list) and all(isinstance(p, str) for p in prompt):
-        joined = "\n\n".join(prompt)
-    else:
-        raise ProxyError(400, "prompt must be a string or a list of strings; token arrays "
-                         "are not supported", param="prompt")
+    validate.expect_texts(prompt, "prompt")
+    joined = prompt if isinstance(prompt, str) else "\n\n".join(prompt)
     argo = {k: v for k, v in body.items() if k not in _COMPLETION_DROP}
     argo["prompt"] = [joined]
     return argo
@@ -323,21 +318,8 @@ class CompletionChunkStream:
 
 def embedding_inputs(body) -> list:
     """The texts to embed: OpenAI `input` (string or list of strings), else Argo `prompt`."""
-    field = "input" if body.get("input") is not None else "prompt"
-    value = body.get(field)
-    if value is None:
-        raise ProxyError(400, "input is required (OpenAI 'input' or Argo 'prompt')",
-                         param="input")
-    items = [value] if isinstance(value, str) else value
-    if not isinstance(items, list) or not items:
-        raise ProxyError(400, "%s must be a non-empty string or list of strings" % field,
-                         param=field)
-    if not all(isinstance(s, str) for s in items):
-        raise ProxyError(400, "%s: token arrays are not supported; send strings" % field,
-                         param=field)
-    if any(s == "" for s in items):
-        raise ProxyError(400, "%s must not contain empty strings" % field, param=field)
-    return items
+    _field, value = validate.embedding_texts(body)
+    return [value] if isinstance(value, str) else list(value)
 
 
 def embed_batches(inputs, model, user, size=EMBED_BATCH) -> list:

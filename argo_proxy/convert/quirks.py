@@ -50,13 +50,15 @@ def repair_orphan_tool_calls(body):
             continue
         answered = set()
         while i < len(messages) and messages[i].get("role") == "tool":
-            answered.add(messages[i].get("tool_call_id"))
+            if isinstance(messages[i].get("tool_call_id"), str):   # odd types: never a match
+                answered.add(messages[i]["tool_call_id"])
             out.append(messages[i])
             i += 1
-        for call in msg["tool_calls"]:
-            if isinstance(call, dict) and call.get("id") not in answered:
-                out.append({"role": "tool", "tool_call_id": call.get("id"), "content": INTERRUPTED})
-                notes.append("synthetic result for interrupted tool call %s" % call.get("id"))
+        calls = msg["tool_calls"] if isinstance(msg["tool_calls"], list) else ()
+        for call_id in (c.get("id") for c in calls if isinstance(c, dict)):
+            if isinstance(call_id, str) and call_id not in answered:
+                out.append({"role": "tool", "tool_call_id": call_id, "content": INTERRUPTED})
+                notes.append("synthetic result for interrupted tool call %s" % call_id)
     if notes:
         body["messages"] = out
     return notes

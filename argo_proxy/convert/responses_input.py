@@ -6,6 +6,7 @@ import json
 
 from ..errors import ProxyError
 from .responses_tools import add_tools, bad, get_str
+from .validate import expect, expect_choice
 
 _TEXT_PARTS = ("input_text", "output_text", "text", "summary_text", "reasoning_text")
 _ROLES = ("user", "assistant", "system", "developer")
@@ -116,7 +117,7 @@ def _item(ctx, turns, item, path, resolved=False):
         bad(path, "an item object")
     kind = item.get("type") or ("message" if "role" in item else None)
     if not isinstance(kind, str):
-        bad(path + ".type", "an item type")
+        bad(path + ".type", "an item type (a message item needs %s.role)" % path)
     handler = _HANDLERS.get(kind)
     if handler is not None:
         handler(ctx, turns, item, path)
@@ -140,12 +141,12 @@ def _resolve(ctx, item, path):
 
 
 def _message(ctx, turns, item, path):
-    role = item.get("role") or "user"
-    if role not in _ROLES:
-        bad(path + ".role", "one of " + ", ".join(_ROLES))
+    role = expect_choice(item.get("role"), path + ".role", _ROLES)
     content = item.get("content")
-    if content is None or isinstance(content, str):
-        turns.message({"role": role, "content": content or ""})
+    if content is None:
+        bad(path + ".content", "a string or a list of content parts")
+    if isinstance(content, str):
+        turns.message({"role": role, "content": content})
         return
     if not isinstance(content, list):
         bad(path + ".content", "a string or a list of content parts")
@@ -166,17 +167,17 @@ def _part(part, path):
         return {"type": "text", "text": part}
     if not isinstance(part, dict):
         bad(path, "a content part object")
-    kind = part.get("type")
+    kind = expect(part.get("type"), path + ".type", "a string")
     if kind in _TEXT_PARTS:
-        return {"type": "text", "text": get_str(part, "text", path) or ""}
+        return {"type": "text", "text": expect(part.get("text"), path + ".text", "a string")}
     if kind == "refusal":
-        return {"type": "text", "text": get_str(part, "refusal", path) or ""}
+        return {"type": "text", "text": expect(part.get("refusal"), path + ".refusal", "a string")}
     if kind == "input_image":
         return _image(part, path)
     if kind == "input_file":
         raise ProxyError(400, "%s: input_file is not supported; send the file's text as "
                          "input_text" % path, param=path, code="unsupported_content")
-    raise ProxyError(400, "%s: content part type %r is not supported" % (path, kind),
+    raise ProxyError(400, "%s.type: content part type %r is not supported" % (path, kind),
                      param=path + ".type", code="unsupported_content")
 
 

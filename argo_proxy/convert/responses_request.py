@@ -11,6 +11,7 @@ from __future__ import annotations
 from ..errors import ProxyError
 from .responses_input import Context, Turns, add_input, add_items, plain_text
 from .responses_tools import ToolMap, add_tools, bad, chat_tool_choice, get_str
+from .validate import expect
 
 # Accepted, meaningful only to OpenAI's own service: not forwarded, not noted.
 _NOT_FORWARDED = frozenset((
@@ -67,6 +68,10 @@ def _check_types(body):
         if value is not None and (not isinstance(value, kinds) or
                                   (isinstance(value, bool) and bool not in kinds)):
             bad(key, what)
+    for key, value in (body.get("metadata") or {}).items():
+        expect(value, "metadata.%s" % key, "a string")
+    for i, item in enumerate(body.get("include") or ()):
+        expect(item, "include[%d]" % i, "a string")
 
 
 def _instructions(value):

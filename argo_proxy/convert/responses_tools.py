@@ -12,6 +12,7 @@ import hashlib
 import re
 
 from ..errors import ProxyError
+from .validate import bad
 
 # Hosted tools: OpenAI runs them on its side; Argo has no counterpart.
 HOSTED = frozenset((
@@ -30,11 +31,6 @@ _SINGLETONS = ("local_shell", "shell", "apply_patch", "tool_search")
 
 _CUSTOM_NOTE = ("Call this tool with one JSON argument, `input`: a string holding the tool's "
                 "raw input, given to the tool verbatim.")
-
-
-def bad(path, what):
-    """A wrong type in the client's request: 400 naming the field path."""
-    raise ProxyError(400, "%s must be %s." % (path, what), param=path, code="invalid_type")
 
 
 def get_str(obj, key, path, required=False):

@@ -27,12 +27,12 @@ def _reply(completion, call):
 MESSAGES_AS_CHAT = hub.Surface("chat", "anthropic-messages", "messages", _encoder, _reply)
 
 
-def _body(req):
+def _body(req, count_tokens=False):
     body = req.json()
     if not isinstance(body.get("model"), str) or not body["model"].strip():
         raise ProxyError(400, "model: a model name is required (GET /v1/models lists them).",
                          param="model")
-    validate.messages_body(body)
+    validate.messages_body(body, count_tokens=count_tokens)
     return body
 
 
@@ -53,7 +53,7 @@ def messages(req, out):
 
 
 def count_tokens(req, out):
-    body = _body(req)
+    body = _body(req, count_tokens=True)
     call = hub.begin(req, out, body)
     adapter = hub.adapter_for(call, "messages")
     if "anthropic-messages" in adapter.protocols:

@@ -37,7 +37,7 @@ def chat_completions(req, out):
 
 def completions(req, out):
     body = req.json()
-    validate.chat_body(body, require_messages=False)
+    validate.completions_body(body)     # before any relay: native mode passes the body on
     call = hub.begin(req, out, body)
     adapter = hub.adapter_for(call, "completions")
     if COMPLETIONS.protocol not in adapter.protocols:
@@ -47,6 +47,7 @@ def completions(req, out):
 
 def embeddings(req, out):
     body = req.json()
+    validate.embeddings_body(body)      # before any relay: native mode passes the body on
     call = hub.begin(req, out, body)
     adapter = hub.adapter_for(call, "embeddings")
     if "openai-embeddings" in adapter.protocols:

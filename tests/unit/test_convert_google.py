@@ -339,9 +339,43 @@ def test_function_part_errors(contents, path):
      "systemInstruction.parts[0]"),
     ({"contents": [user(text("hi"))], "system_instruction": {"parts": [5]}},
      "system_instruction.parts[0]"),
+    ({"contents": [user(text("hi"))], "systemInstruction": {"parts": [{"text": 5}]}},
+     "systemInstruction.parts[0].text"),
+    ({"contents": [user(text("hi"))], "systemInstruction": {"parts": [{"text": ["x"]}]}},
+     "systemInstruction.parts[0].text"),
+    ({"contents": [user(text("hi"))], "systemInstruction": {"parts": [{"text": None}]}},
+     "systemInstruction.parts[0].text"),
+    ({"contents": [user(text("hi"))], "systemInstruction": {"parts": [{}]}},
+     "systemInstruction.parts[0].text"),
+    ({"contents": [user(text("hi"))], "generationConfig": {"topK": 8.5}}, "generationConfig.topK"),
 ])
 def test_structural_errors_name_the_field(body, path):
     rejected(body, path)
+
+
+SAFETY = {"category": "HARM_CATEGORY_HARASSMENT", "threshold": "BLOCK_NONE"}
+
+
+@pytest.mark.parametrize("settings,path", [
+    (5, "safetySettings"), ({}, "safetySettings"), ([True], "safetySettings[0]"),
+    ([["x"]], "safetySettings[0]"), ([dict(SAFETY, category=2.5)], "safetySettings[0].category"),
+    ([dict(SAFETY, category=None)], "safetySettings[0].category"),
+    ([{"threshold": "BLOCK_NONE"}], "safetySettings[0].category"),
+    ([SAFETY, dict(SAFETY, threshold={})], "safetySettings[1].threshold"),
+    ([{"category": "HARM_CATEGORY_HARASSMENT"}], "safetySettings[0].threshold"),
+    ([dict(SAFETY, method=1)], "safetySettings[0].method"),
+])
+def test_safety_settings_are_checked(settings, path):
+    rejected({"contents": [user(text("hi"))], "safetySettings": settings}, path)
+    with pytest.raises(ProxyError) as info:     # countTokens reads the same body
+        google.count_tokens_estimate({"contents": [user(text("hi"))], "safetySettings": settings})
+    assert info.value.param == path
+
+
+def test_valid_safety_settings_pass_in_either_spelling():
+    convert([user(text("hi"))], safetySettings=[SAFETY])
+    convert([user(text("hi"))], safety_settings=[{"category": "HARM_CATEGORY_HATE_SPEECH",
+                                                  "threshold": "BLOCK_ONLY_HIGH"}])
 
 
 def test_body_must_be_an_object():

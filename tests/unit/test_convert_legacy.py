@@ -318,3 +318,17 @@ def test_tool_history_without_tools_is_text_for_claude_and_gemini():
         assert "Result of add" in json.dumps(argo["messages"])
     argo, _ = legacy.chat_request({"model": "m", "messages": history}, traits("openai"), False)
     assert argo["messages"][2]["role"] == "tool"  # OpenAI accepts its own history as is
+
+
+@pytest.mark.parametrize("call,body,param", [
+    (legacy.completion_request, {"prompt": ["a", 5]}, "prompt[1]"),
+    (legacy.completion_request, {"prompt": {"text": "x"}}, "prompt"),
+    (legacy.embedding_inputs, {"input": ["a", 2.5]}, "input[1]"),
+    (legacy.embedding_inputs, {"input": ["a", None]}, "input[1]"),
+    (legacy.embedding_inputs, {"input": {"text": "x"}}, "input"),
+    (legacy.embedding_inputs, {"prompt": ["a", []]}, "prompt[1]"),
+])
+def test_a_bad_prompt_or_input_element_is_named(call, body, param):
+    with pytest.raises(ProxyError) as err:
+        call(dict({"model": "m"}, **body))
+    assert err.value.status == 400 and err.value.param == param and param in err.value.message

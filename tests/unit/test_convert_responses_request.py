@@ -169,9 +169,34 @@ def test_bad_items_are_400_naming_the_path(item, param, words):
 def test_error_path_counts_items():
     with pytest.raises(ProxyError) as err:
         msgs([user("a"), user("b"), user("c"),
-              {"role": "user", "content": [{"type": "input_text", "text": None},
+              {"role": "user", "content": [{"type": "input_text", "text": ""},
                                            {"type": "input_text", "text": 1}]}])
     assert err.value.param == "input[3].content[1].text"
+
+
+@pytest.mark.parametrize("part,param", [
+    ({"type": "input_text"}, "input[0].content[0].text"),
+    ({"type": "output_text", "text": None}, "input[0].content[0].text"),
+    ({"type": "refusal"}, "input[0].content[0].refusal"),
+    ({"text": "no type"}, "input[0].content[0].type"),
+    ({"type": ["x"], "text": "Hi"}, "input[0].content[0].type"),
+    ({"type": "bogus", "text": "Hi"}, "input[0].content[0].type"),
+])
+def test_content_parts_need_a_type_and_their_text(part, param):
+    with pytest.raises(ProxyError) as err:
+        msgs([{"role": "user", "content": [part]}])
+    assert err.value.status == 400 and err.value.param == param
+    assert param in err.value.message
+
+
+@pytest.mark.parametrize("change,param", [
+    ({"metadata": {"k": 5}}, "metadata.k"), ({"metadata": {"a": "ok", "b": ["x"]}}, "metadata.b"),
+    ({"include": [{}]}, "include[0]"), ({"include": ["reasoning.encrypted_content", 3]}, "include[1]"),
+])
+def test_metadata_values_and_include_items_are_strings(change, param):
+    with pytest.raises(ProxyError) as err:
+        responses.to_chat(dict({"model": "m", "input": "hi"}, **change))
+    assert err.value.status == 400 and err.value.param == param and param in err.value.message
 
 
 def test_missing_or_empty_input_is_400_without_history():
