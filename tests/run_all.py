@@ -40,7 +40,7 @@ def ensure_venv():
         fh.write(wanted)
 
 
-AGENTS = ("claude_code", "codex", "gemini_cli", "opencode")   # modules of tests/agents
+AGENTS = ("claude_code", "codex", "gemini_cli", "opencode", "mcp_everything")   # modules of tests/agents
 
 
 def install_agents():

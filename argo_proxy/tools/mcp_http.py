@@ -2,7 +2,10 @@
 
 Streamable HTTP: every client message is its own POST; a request's reply comes back on that
 POST as JSON or as an SSE stream that may carry server requests and notifications first.
-The optional GET stream is never opened (a tools client needs nothing from it).
+A client that declares roots or sampling also opens the optional standalone GET stream after
+each handshake: servers send it the requests (and notifications) that belong to no request of
+ours, e.g. the TypeScript SDK's roots/list after initialize. A server without one (405, or any
+answer that is not an event stream) is simply not asked again.
 Legacy HTTP+SSE: one long GET stream carries every server message; client messages are POSTed
 to the endpoint the stream names first. Protocol facts: shared/spec/tools-and-mcp.md 3.4-3.5.
 
@@ -30,7 +33,12 @@ ONEWAY_TIMEOUT = 10.0      # notifications, replies to server requests, DELETE
 DRAIN_GRACE = 1.0          # how long an SSE reply may take to end after its response arrived
 FALLBACK_STATUSES = (400, 404, 405)
 READ_SIZE = 65536
-JOIN_GRACE = 2.0           # how long close() waits for the legacy stream's reader thread
+JOIN_GRACE = 2.0           # how long close() waits for a GET stream's reader thread
+GET_OPEN_TIMEOUT = 10.0    # how long the standalone GET stream's response headers may take
+GET_OPEN_WAIT = 5.0        # how long a handshake waits for that stream to open (it goes on after)
+GET_REOPENS = 3            # reopens in a row of a standalone GET stream that dropped
+GET_BACKOFF = 0.5          # the wait before the first reopen; doubles for each further one
+GET_STABLE = 30.0          # a stream that stayed open this long starts the reopen count afresh
 
 
 class _SessionLost(Exception):
@@ -78,6 +86,8 @@ class HttpClient(BaseClient):
         self._session_gen = 0      # bumps per new session; lets one thread renew for all
         self._mode = None          # "streamable" or "legacy" once a handshake worked
         self._legacy = None
+        self._get = None           # the standalone GET stream (_GetStream) of this session
+        self._get_refused = False  # the server answered that GET with 405: never ask again
         self._inflight = set()     # the Cancel of every exchange in flight
         self._inflight_lock = threading.Lock()
         self._aborted = False      # closed: exchanges are cancelled as they start
@@ -103,6 +113,8 @@ class HttpClient(BaseClient):
             except _NotStreamable as first:
                 self._fallback_handshake(first)
         self._session_gen += 1
+        if self._mode == "streamable" and self._wants_get_stream():
+            self._open_get_stream()
 
     def _fallback_handshake(self, first):
         self.log.debug("MCP server %r: POST initialize got %s; trying legacy HTTP+SSE", self.name, first)
@@ -190,6 +202,7 @@ class HttpClient(BaseClient):
             raise MCPError("MCP server %r at %s: %s" % (self.name, self.url, lost.reason())) from None
 
     def _transport_teardown(self):
+        self._close_get_stream()   # first: the DELETE ending it is no drop to reopen after
         self._delete_session()
         if self._legacy is not None:
             self._legacy.close()
@@ -353,6 +366,30 @@ class HttpClient(BaseClient):
         return MCPError("MCP server %r: %s %s answered HTTP %d: %s" % (self.name, method, self.url, status, text),
                         code=code)
 
+    # ---- the standalone GET stream -------------------------------------------------------------
+
+    def _wants_get_stream(self):
+        """Open the GET stream only when the server may need it to reach us: the client declared
+        roots or sampling (a server asks for them outside our requests, e.g. roots/list right
+        after initialize). Others would hold a socket open for nothing a tools client needs."""
+        return bool(self.roots or self.sampling)
+
+    def _open_get_stream(self):
+        """After a Streamable HTTP handshake: open the session's GET stream on its own thread and
+        wait a moment for it (so a server request sent right away finds it). Never raises."""
+        if self._get_refused:
+            return
+        if not self._session_id:   # without a session the server cannot tie the stream to us
+            self.log.debug("MCP server %r: no session id; no standalone GET stream", self.name)
+            return
+        self._get = _GetStream(self, self._session_id, self._session_gen)
+        self._get.wait_open(GET_OPEN_WAIT)
+
+    def _close_get_stream(self):
+        get, self._get = self._get, None
+        if get is not None:
+            get.close()
+
     def _event_stream_lost(self, gen, reason):
         """The legacy GET stream ended or broke: fail the calls of that connection."""
         self.log.warning("MCP server %r: %s (%s)", self.name, reason, self.url)
@@ -495,6 +532,132 @@ class _LegacyChannel:
             self._reply.close()
 
 
+class _GetStream:
+    """Streamable HTTP's standalone GET stream of one session, read by its own daemon thread.
+
+    Every event goes through the client's dispatch (origin None): server requests are answered
+    by POSTing the reply, notifications handled. 405 (or any answer that is not an event stream)
+    means the server offers none: not asked again (405: for this client's life, else until the
+    next session). A stream that drops while its session lives is reopened GET_REOPENS times in
+    a row, with backoff, sending Last-Event-ID when the server numbered its events; 404 (the
+    session is gone) stops it: the next request starts a new session, which opens a new stream.
+    close() cancels it (which shuts its socket down and wakes every wait) and joins the thread."""
+
+    def __init__(self, client, session_id, gen):
+        self._client = client
+        self._session_id = session_id
+        self._gen = gen
+        self._closing = False
+        self._cancel = client._track(Cancel())   # the client closing cancels it too
+        self._opened = threading.Event()         # the first attempt is over, opened or not
+        self._last_event_id = None
+        self._thread = threading.Thread(target=self._run, daemon=True, name="mcp-%s-get" % client.name)
+        self._thread.start()
+
+    def wait_open(self, seconds):
+        self._opened.wait(seconds)
+
+    def close(self):
+        self._closing = True
+        self._cancel.cancel()
+        if self._thread is not threading.current_thread():
+            self._thread.join(JOIN_GRACE)
+
+    def _stopped(self):
+        c = self._client
+        return self._closing or self._cancel.cancelled or c._closed or c._session_gen != self._gen
+
+    def _run(self):
+        c = self._client
+        reopens = 0
+        try:
+            while not self._stopped():
+                reply, why = self._open()
+                self._opened.set()
+                if reply is not None:
+                    since = time.monotonic()
+                    why = self._read(reply)
+                    if time.monotonic() - since >= GET_STABLE:
+                        reopens = 0
+                if why is None or self._stopped():
+                    return
+                if reopens >= GET_REOPENS:
+                    c.log.info("MCP server %r: the standalone GET event stream %s; not reopened after "
+                               "%d tries (server requests now come only on call replies)",
+                               c.name, why, reopens)
+                    return
+                wait = GET_BACKOFF * 2 ** reopens
+                reopens += 1
+                c.log.debug("MCP server %r: the standalone GET event stream %s; reopening in %g s",
+                            c.name, why, wait)
+                self._cancel.wait(wait)   # close() wakes it
+        except Exception:   # a bug here must not take more than this stream down
+            if not self._stopped():
+                c.log.exception("MCP server %r: the standalone GET event stream failed", c.name)
+        finally:
+            self._opened.set()
+            c._untrack(self._cancel)
+
+    def _open(self):
+        """(the reply, None) once open; (None, why) to try again; (None, None) to stop."""
+        c = self._client
+        headers = dict(c._headers)
+        headers["Accept"] = "text/event-stream"
+        headers["Mcp-Session-Id"] = self._session_id
+        if c.protocol_version:
+            headers["MCP-Protocol-Version"] = c.protocol_version
+        if self._last_event_id is not None:
+            headers["Last-Event-ID"] = self._last_event_id
+        try:
+            reply = c._http.request("GET", c.url, headers=headers, retries=0, cancel=self._cancel,
+                                    read_timeout=GET_OPEN_TIMEOUT)
+        except ProxyError as err:
+            if self._stopped():
+                return None, None
+            return None, "could not be opened (%s)" % _cause(err)
+        status, ctype = reply.status, _content_type(reply)
+        if status == 200 and ctype == "text/event-stream":
+            return reply, None
+        reply.close()   # unread (it may never end): dropped, not pooled
+        if status == 405:
+            c._get_refused = True
+            c.log.debug("MCP server %r: GET %s answered HTTP 405: the server offers no standalone "
+                        "event stream", c.name, c.url)
+            return None, None
+        if status == 409 or status >= 500:   # 409: it still holds our previous stream
+            return None, "could not be opened (HTTP %d)" % status
+        if status in (400, 404, 410):
+            c.log.debug("MCP server %r: GET %s answered HTTP %d: the session is gone; a new one "
+                        "opens a new stream", c.name, c.url, status)
+        else:
+            c.log.debug("MCP server %r: GET %s answered HTTP %d (%s), not an event stream: no "
+                        "standalone stream for this session", c.name, c.url, status,
+                        ctype or "no content type")
+        return None, None
+
+    def _read(self, reply):
+        """Dispatch every event until the stream ends; why it ended (None: it was closed)."""
+        c = self._client
+        splitter = EventSplitter()
+        why = "ended"
+        try:
+            reply.set_timeout(NO_TIMEOUT)   # a quiet stream is fine: it may stay silent for hours
+            c.log.debug("MCP server %r: standalone GET event stream open", c.name)
+            for chunk in reply.iter_raw(READ_SIZE):
+                for raw in splitter.feed(chunk):
+                    if self._stopped():
+                        return None
+                    event_id = _event_field(raw, "id")
+                    if event_id is not None:   # an empty id resets it (the SSE rules)
+                        self._last_event_id = event_id or None
+                    c._dispatch_event(event_data(raw), None)
+        except ProxyError as err:
+            why = "broke (%s)" % _cause(err)
+        finally:
+            reply.close()
+        return None if self._stopped() else why
+
+
 def _follow(link, cancel, done):
     """Cancel an exchange once the caller's cancel is set (until the exchange is done)."""
     while not done.wait(WAIT_SLICE):
@@ -534,10 +697,17 @@ def _cause(err) -> str:
 
 def _event_name(raw: bytes) -> str:
     """The `event:` field of one raw SSE event ("message" when absent)."""
+    name = _event_field(raw, "event")
+    return "message" if name is None else name
+
+
+def _event_field(raw: bytes, field: str):
+    """The value of one field (`event`, `id`) of one raw SSE event, or None when absent."""
+    prefix = field + ":"
     for line in raw.decode("utf-8", "replace").replace("\r\n", "\n").replace("\r", "\n").split("\n"):
-        if line.startswith("event:"):
-            return line[6:].strip()
-    return "message"
+        if line.startswith(prefix):
+            return line[len(prefix):].strip()
+    return None
 
 
 def _snippet(body: bytes) -> str:

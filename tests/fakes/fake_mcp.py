@@ -33,6 +33,11 @@ Options (FakeMCP/FakeMCPHttp keyword / command-line flag):
       FakeMCPHttp.restart(): forget sessions and tasks and drop every open connection, as a
       restarted server would; FakeMCPHttp.drop_next(method): the next POST of that method gets
       the SSE headers, then its connection closes without a reply (a crash mid-call)
+  Streamable HTTP only: get_stream=True / --get-stream: GET /mcp with a known session opens the
+      standalone SSE stream (one per session, 409 for a second one, as the TypeScript SDK does;
+      events numbered with `id:`); without it GET /mcp answers 405. FakeMCPHttp.push(msg),
+      ask_client(method, params) (a server request on that stream; waits for the answer, which is
+      recorded as {"answered"}), wait_get_stream(timeout), drop_get_streams() (end them)
 
 Records of everything received: FakeMCP(Http).records, and JSON lines in --record PATH:
 {"event": "start", "pid", "cwd", "env": FAKE_MCP_* vars} (stdio), {"msg"} (stdio),
@@ -52,6 +57,7 @@ import itertools
 import json
 import os
 import queue
+import select
 import signal
 import socket
 import sys
@@ -538,7 +544,7 @@ class FakeMCPHttp:
     """Streamable HTTP at /mcp, or (legacy=True) HTTP+SSE at /sse + /messages/, on 127.0.0.1."""
 
     def __init__(self, json_response=False, legacy=False, expire_always=False, port=0, stale_status=404,
-                 **options):
+                 get_stream=False, **options):
         self.logic = FakeMCP(**options)
         self.json_response = json_response
         self.legacy = legacy
@@ -549,7 +555,11 @@ class FakeMCPHttp:
         self._streams = {}
         self._conns = set()      # sockets of the connections open now (restart() drops them)
         self._drops = {}         # method -> how many of its next POSTs to drop
+        self.get_stream = get_stream
+        self._get_streams = {}   # session id -> queue of the standalone GET stream open for it
+        self._get_event_ids = itertools.count(1)
         self._lock = threading.Lock()
+        self._get_changed = threading.Condition(self._lock)   # a GET stream opened or ended
         self._server = None
         self._thread = None
 
@@ -576,6 +586,7 @@ class FakeMCPHttp:
             streams = list(self._streams.values())
         for q in streams:
             q.put(None)
+        self.drop_get_streams()
         self._server.shutdown()
         self._server.server_close()
         self._thread.join(5)
@@ -601,6 +612,7 @@ class FakeMCPHttp:
         self.logic.reset()
         for q in streams:
             q.put(None)
+        self.drop_get_streams()
         for conn in conns:
             try:
                 conn.shutdown(socket.SHUT_RDWR)
@@ -611,6 +623,32 @@ class FakeMCPHttp:
         """The next `count` POSTs of this method get the SSE headers and then a closed connection."""
         with self._lock:
             self._drops[method] = self._drops.get(method, 0) + count
+
+    def push(self, msg, sid=None):
+        """Send a message on the standalone GET stream of session sid (None: of every session);
+        how many streams it went to."""
+        with self._lock:
+            queues = [q for key, q in self._get_streams.items() if sid is None or key == sid]
+        for q in queues:
+            q.put(msg)
+        return len(queues)
+
+    def ask_client(self, method, params=None):
+        """A server request on the GET stream(s), not linked to any client request: the client's
+        answer (None if none came within the fake's ASK_TIMEOUT)."""
+        return self.logic._ask(self.push, method, params)
+
+    def wait_get_stream(self, timeout=5.0, count=1):
+        """Wait until `count` standalone GET streams are open; are they?"""
+        with self._get_changed:
+            return self._get_changed.wait_for(lambda: len(self._get_streams) >= count, timeout)
+
+    def drop_get_streams(self):
+        """End every standalone GET stream (cleanly, as a server or a proxy in between may)."""
+        with self._lock:
+            queues = list(self._get_streams.values())
+        for q in queues:
+            q.put(None)
 
     def _track(self, conn, add):
         with self._lock:
@@ -710,6 +748,54 @@ class FakeMCPHttp:
             self.sessions.discard(sid)
         _send(h, 200 if known else 404, b"", "application/json")
 
+    def standalone_stream(self, h):
+        """GET /mcp: the session's standalone SSE stream (get_stream=True)."""
+        headers = {k.lower(): v for k, v in h.headers.items()}
+        sid = headers.get("mcp-session-id")
+        if "text/event-stream" not in headers.get("accept", ""):
+            return _send_json(h, 406, _transport_error("Not Acceptable: Client must accept text/event-stream"))
+        if not sid:
+            return _send_json(h, 400, _transport_error("Bad Request: Missing session ID"))
+        q = queue.Queue()
+        with self._lock:
+            known, busy = sid in self.sessions, sid in self._get_streams
+            if known and not busy:
+                self._get_streams[sid] = q
+                self._get_changed.notify_all()
+        if not known:
+            return _send_json(h, 404, _transport_error("Session not found"))
+        if busy:
+            return _send_json(h, 409, _transport_error("Conflict: Only one SSE stream is allowed per session"))
+        try:
+            h.send_response(200)
+            h.send_header("Content-Type", "text/event-stream")
+            h.send_header("Cache-Control", "no-cache")
+            h.send_header("Transfer-Encoding", "chunked")
+            h.end_headers()
+            h.wfile.flush()
+            while True:
+                try:
+                    m = q.get(timeout=0.05)
+                except queue.Empty:
+                    if _peer_closed(h.connection):   # the client closed the stream: end it here too
+                        break
+                    continue
+                if m is None:
+                    h.wfile.write(b"0\r\n\r\n")
+                    h.wfile.flush()
+                    break
+                data = ("id: %d\r\nevent: message\r\ndata: %s\r\n\r\n"
+                        % (next(self._get_event_ids), json.dumps(m))).encode("utf-8")
+                h.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
+                h.wfile.flush()
+        except OSError:
+            h.close_connection = True
+        finally:
+            with self._lock:
+                if self._get_streams.get(sid) is q:
+                    del self._get_streams[sid]
+                    self._get_changed.notify_all()
+
     # ---- legacy HTTP+SSE --------------------------------------------------------------------------
 
     def legacy_stream(self, h):
@@ -791,6 +877,8 @@ class _Handler(BaseHTTPRequestHandler):
                            "headers": {k.lower(): v for k, v in self.headers.items()}})
         if fake.legacy and urlsplit(self.path).path == "/sse":
             return fake.legacy_stream(self)
+        if fake.get_stream and not fake.legacy and urlsplit(self.path).path == "/mcp":
+            return fake.standalone_stream(self)
         _send(self, 405, b"Method Not Allowed", "text/plain")
 
     def do_DELETE(self):
@@ -808,6 +896,15 @@ def _read_json(h):
     except ValueError:
         msg = None
     return msg, {k.lower(): v for k, v in h.headers.items()}
+
+
+def _peer_closed(sock):
+    """Has the other end closed this (otherwise idle) connection?"""
+    try:
+        readable = select.select([sock], [], [], 0)[0]
+        return bool(readable) and sock.recv(1, socket.MSG_PEEK) == b""
+    except (OSError, ValueError):
+        return True
 
 
 def _transport_error(message):
@@ -848,7 +945,7 @@ def main(argv=None):
         ap.add_argument(flag)
     for flag in ("--list-changed", "--ping-first", "--ask-sampling", "--no-tools-capability",
                  "--json-response", "--expire-always", "--task-tools", "--no-tasks-capability",
-                 "--client-features"):
+                 "--client-features", "--get-stream"):
         ap.add_argument(flag, action="store_true")
     args = ap.parse_args(argv)
     error_id = _UNSET
@@ -865,7 +962,8 @@ def main(argv=None):
         serve_stdio(FakeMCP(noisy_boom=True, **options), args.die_after_calls, args.stderr_noise)
         return 0
     fake = FakeMCPHttp(json_response=args.json_response, legacy=args.sse, expire_always=args.expire_always,
-                       port=args.port, stale_status=args.stale_status, **options).start()
+                       port=args.port, stale_status=args.stale_status, get_stream=args.get_stream,
+                       **options).start()
     print("FAKE_MCP_URL=%s" % fake.url, flush=True)
     done = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):

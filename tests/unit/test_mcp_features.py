@@ -14,7 +14,7 @@ import types
 import pytest
 
 from argo_proxy.app import build_toolset, model_resolver
-from argo_proxy.tools import mcp
+from argo_proxy.tools import mcp, mcp_http
 from argo_proxy.tools.mcp import MCPError
 from argo_proxy.tools.mcp_base import _Fault, client_options, sampling_messages, sampling_result
 from argo_proxy.tools.mcp_http import _names_session
@@ -533,3 +533,113 @@ def test_model_hints_resolve_by_name_alias_or_substring():
     assert resolve("gpt-4o") == "gpt4o"
     assert resolve("sonnet") == "claudesonnet45"
     assert resolve("llama") is None and resolve("  ") is None
+
+
+# ---- the standalone GET stream (Streamable HTTP) ----------------------------------------------------
+
+def get_threads():
+    return [t for t in threading.enumerate() if t.name == "mcp-web-get" and t.is_alive()]
+
+
+def wait_until(predicate, timeout=5.0):
+    deadline = time.monotonic() + timeout
+    while not predicate() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    return predicate()
+
+
+def test_server_requests_and_notifications_on_the_get_stream_are_handled(servers, tmp_path):
+    client, fake = servers("http", fake_options={"get_stream": True}, roots=[str(tmp_path)])
+    changed = threading.Event()
+    client.on_list_changed = changed.set
+    client.list_tools()
+    assert fake.wait_get_stream()   # open once start() is back: a request sent at once finds it
+    (get,) = fake.http("GET")
+    assert get["headers"]["accept"] == "text/event-stream"
+    assert get["headers"]["mcp-session-id"] == next(iter(fake.sessions))
+    assert get["headers"]["mcp-protocol-version"] == "2025-11-25"
+    # A request that belongs to no call of ours (as the TypeScript SDK sends roots/list): answered by POST.
+    reply = fake.ask_client("roots/list")
+    assert reply["result"]["roots"] == [{"uri": pathlib.Path(str(tmp_path)).as_uri(), "name": tmp_path.name}]
+    assert fake.ask_client("ping")["result"] == {}
+    answer_posts = [p for p in fake.http("POST") if "method" not in (p["msg"] or {})]
+    assert len(answer_posts) == 2 and all(p["headers"]["mcp-session-id"] == get["headers"]["mcp-session-id"]
+                                          for p in answer_posts)
+    fake.push({"jsonrpc": "2.0", "method": "notifications/tools/list_changed"})
+    assert changed.wait(5)
+    assert client.call_tool("add", {"a": 2, "b": 3}, timeout=10)["structuredContent"] == {"result": 5}
+
+
+def test_sampling_asked_on_the_get_stream_reaches_the_sampler(servers):
+    client, fake = servers("http", fake_options={"get_stream": True}, sampling=True)
+    client.on_sampling = lambda messages, system, max_tokens, hints, model: "sampled: " + messages[0]["content"]
+    client.list_tools()
+    assert fake.wait_get_stream()
+    reply = fake.ask_client("sampling/createMessage", {"messages": [{"role": "user", "content": {
+        "type": "text", "text": "hi"}}], "maxTokens": 10})
+    assert reply["result"]["content"] == {"type": "text", "text": "sampled: hi"}
+
+
+def test_no_get_stream_without_roots_or_sampling(servers):
+    client, fake = servers("http", fake_options={"get_stream": True})
+    client.call_tool("echo", {"text": "x"}, timeout=10)
+    assert fake.http("GET") == []
+
+
+def test_a_get_answered_405_is_not_offered_and_not_asked_again(servers, tmp_path, caplog):
+    caplog.set_level(logging.DEBUG, logger=LOGGER)
+    client, fake = servers("http", "--client-features", roots=[str(tmp_path)])   # GET /mcp: 405
+    client.list_tools()
+    assert json.loads(texts(client.call_tool("roots", {}, timeout=10))[0]) == [pathlib.Path(str(tmp_path)).as_uri()]
+    assert client.call_tool("add", {"a": 1, "b": 2}, timeout=10)["structuredContent"] == {"result": 3}
+    fake.expire_sessions()   # a new session: still not asked again
+    assert client.call_tool("add", {"a": 1, "b": 2}, timeout=10)["structuredContent"] == {"result": 3}
+    assert len(fake.messages("initialize")) == 2
+    (get,) = fake.http("GET")
+    assert get["headers"]["accept"] == "text/event-stream" and get["headers"]["mcp-session-id"]
+    assert "offers no standalone event stream" in caplog.text
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
+    assert wait_until(lambda: not get_threads())
+
+
+def test_a_dropped_get_stream_is_reopened_with_the_last_event_id(servers, tmp_path, monkeypatch):
+    monkeypatch.setattr(mcp_http, "GET_BACKOFF", 0.05)
+    client, fake = servers("http", fake_options={"get_stream": True}, roots=[str(tmp_path)])
+    client.list_tools()
+    assert fake.wait_get_stream()
+    assert fake.ask_client("ping")["result"] == {}
+    fake.drop_get_streams()
+    assert wait_until(lambda: len(fake.http("GET")) == 2) and fake.wait_get_stream()
+    first, second = fake.http("GET")
+    assert "last-event-id" not in first["headers"] and second["headers"]["last-event-id"] == "1"
+    assert fake.ask_client("roots/list")["result"]["roots"][0]["uri"] == pathlib.Path(str(tmp_path)).as_uri()
+
+
+def test_a_get_stream_that_keeps_dropping_is_reopened_a_bounded_number_of_times(servers, tmp_path,
+                                                                              monkeypatch):
+    monkeypatch.setattr(mcp_http, "GET_BACKOFF", 0.02)
+    client, fake = servers("http", fake_options={"get_stream": True}, roots=[str(tmp_path)])
+    client.list_tools()
+    for n in range(1, mcp_http.GET_REOPENS + 2):
+        assert wait_until(lambda: len(fake.http("GET")) == n) and fake.wait_get_stream()
+        fake.drop_get_streams()
+    assert wait_until(lambda: not get_threads())
+    assert len(fake.http("GET")) == mcp_http.GET_REOPENS + 1
+    assert client.call_tool("add", {"a": 1, "b": 2}, timeout=10)["structuredContent"] == {"result": 3}
+
+
+def test_a_new_session_opens_a_new_get_stream_and_close_ends_it(servers, tmp_path):
+    client, fake = servers("http", fake_options={"get_stream": True}, roots=[str(tmp_path)])
+    client.list_tools()
+    assert fake.wait_get_stream()
+    fake.restart()   # sessions forgotten, streams ended: the reopen gets 404 and stops
+    assert client.call_tool("add", {"a": 1, "b": 2}, timeout=10)["structuredContent"] == {"result": 3}
+    assert fake.wait_get_stream()
+    session = next(iter(fake.sessions))
+    assert fake.http("GET")[-1]["headers"]["mcp-session-id"] == session
+    assert fake.ask_client("roots/list")["result"]["roots"]
+    assert len(get_threads()) == 1
+    client.close()
+    assert not get_threads()   # close() joined the reader
+    assert client._get is None
+    assert wait_until(lambda: not fake._get_streams)   # the fake saw the client close its socket
