@@ -7,6 +7,8 @@ import json
 import urllib.error
 import urllib.request
 
+from tests.proxyproc import wait_until
+
 from tests.agents.recorder import FakeAnthropic, ToolRound, error_reply, text_reply
 from tests.fakes.egress_proxy import EgressProxy
 
@@ -96,7 +98,8 @@ def test_recorder_faults_and_error_replies():
         status, _, raw = _call(api.url, "POST", "/v1/messages", BASIC)
         assert status == 529 and json.loads(raw)["error"]["type"] == "overloaded_error"
         assert _call(api.url, "POST", "/v1/messages", {"messages": []})[0] == 400
-        assert [r["status"] for r in api.requests] == [500, 529, 400]
+        # the recorder files a status once its handler has finished writing: wait for that
+        assert wait_until(lambda: [r["status"] for r in api.requests] == [500, 529, 400])
 
 
 def test_egress_proxy_refuses_and_records():
