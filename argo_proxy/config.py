@@ -342,15 +342,20 @@ def _derive_urls(cfg):
 MAX_NUMBER = 1e9
 
 
-def validate(cfg):
-    """Raise ConfigError for a value that cannot work."""
+def _failer(cfg):
+    """fail(name, why): a ConfigError naming where the value came from (file:line if a file)."""
     def fail(name, why):
         why = why if len(why) <= 200 else why[:200] + "... (cut)"   # a quoted value may be huge
         source = cfg.sources.get(name, "?")
         if cfg.path and source.startswith("config file line "):   # <file>:<line>: as parse errors
             raise ConfigError("%s:%s: %s %s" % (cfg.path, source[len("config file line "):], name, why))
         raise ConfigError("%s (%s): %s" % (name, source, why))
+    return fail
 
+
+def validate(cfg):
+    """Raise ConfigError for a value that cannot work."""
+    fail = _failer(cfg)
     for f in FIELDS:   # finite but absurd numbers would only fail later, at start-up
         value = getattr(cfg, f.name)
         if f.kind in (int, float) and isinstance(value, (int, float)) and abs(value) > MAX_NUMBER:
@@ -372,6 +377,16 @@ def validate(cfg):
             fail(name, "must be 0 (off) or more")
     if cfg.max_connections < 1 or cfg.concurrent_downloads < 1:
         fail("max_connections" if cfg.max_connections < 1 else "concurrent_downloads", "must be at least 1")
+    _validate_tools(cfg, fail)
+    if cfg.user:
+        problem = user_problem(cfg.user)
+        if problem:
+            fail("user", problem)
+        cfg.user = cfg.user.strip().lower()
+
+
+def _validate_tools(cfg, fail):
+    """Tool sources, presets and model names."""
     if cfg.mcp_startup not in ("lazy", "startup"):
         fail("mcp_startup", "must be lazy or startup, got %r" % cfg.mcp_startup)
     if cfg.max_tool_iterations < 0 or cfg.tool_timeout <= 0 or cfg.tool_result_max_chars < 100:
@@ -390,11 +405,6 @@ def validate(cfg):
         problem = mcp_spec_problem(spec)
         if problem:
             fail("mcp_servers", "server %r: %s" % (name, problem))
-    if cfg.user:
-        problem = user_problem(cfg.user)
-        if problem:
-            fail("user", problem)
-        cfg.user = cfg.user.strip().lower()
 
 
 def mcp_spec_problem(spec):
