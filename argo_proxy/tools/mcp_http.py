@@ -12,48 +12,32 @@ to the endpoint the stream names first. Protocol facts: shared/spec/tools-and-mc
 All HTTP goes through the proxy's one pooled client (upstream.Upstream, retries=0): each read
 waits at most what is left of the call's deadline, and close() cancels every exchange in
 flight so that reads blocked on busy connections wake up.
+The two long-lived event streams (the standalone GET stream, the legacy channel) and the
+reply-reading helpers live in `mcp_streams.py`.
 """
 
 from __future__ import annotations
 
-import http.client
 import json
-import ssl
 import threading
 import time
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urlsplit
 
 from ..errors import ProxyError
 from ..sse import EventSplitter, event_data
-from ..upstream import NO_TIMEOUT, Cancel, Upstream, describe_error
-from .mcp_base import (HANDSHAKE_TIMEOUT, WAIT_SLICE, BaseClient, ConnectionLost, MCPError,
-                        RequestTimedOut, TimedOut, _cancelled, _Stop)
+from ..upstream import Cancel, Upstream
+from .mcp_base import HANDSHAKE_TIMEOUT, BaseClient
+from .mcp_errors import WAIT_SLICE, ConnectionLost, MCPError, RequestTimedOut, Stop, TimedOut, cancelled
+from .mcp_streams import (READ_SIZE, GetStream, LegacyChannel, SessionLost, cause_of, content_type,
+                          names_session, read_all, snippet)
 
 ONEWAY_TIMEOUT = 10.0      # notifications, replies to server requests, DELETE
 DRAIN_GRACE = 1.0          # how long an SSE reply may take to end after its response arrived
 FALLBACK_STATUSES = (400, 404, 405)
-READ_SIZE = 65536
-JOIN_GRACE = 2.0           # how long close() waits for a GET stream's reader thread
-GET_OPEN_TIMEOUT = 10.0    # how long the standalone GET stream's response headers may take
 GET_OPEN_WAIT = 5.0        # how long a handshake waits for that stream to open (it goes on after)
 GET_REOPENS = 3            # reopens in a row of a standalone GET stream that dropped
 GET_BACKOFF = 0.5          # the wait before the first reopen; doubles for each further one
 GET_STABLE = 30.0          # a stream that stayed open this long starts the reopen count afresh
-
-
-class _SessionLost(Exception):
-    """A 4xx naming the session to a request that carried Mcp-Session-Id (404, or e.g. the
-    TypeScript SDK's 400 "No valid session ID provided"): the server forgot the session."""
-
-    def __init__(self, status, detail):
-        super().__init__("HTTP %d: %s" % (status, detail))
-        self.status = status
-        self.detail = detail
-
-    def reason(self):
-        if self.status == 404:
-            return "session not found (HTTP 404)"
-        return "session refused (HTTP %d: %s)" % (self.status, self.detail)
 
 
 class _NotStreamable(Exception):
@@ -86,7 +70,7 @@ class HttpClient(BaseClient):
         self._session_gen = 0      # bumps per new session; lets one thread renew for all
         self._mode = None          # "streamable" or "legacy" once a handshake worked
         self._legacy = None
-        self._get = None           # the standalone GET stream (_GetStream) of this session
+        self._get = None           # the standalone GET stream (GetStream) of this session
         self._get_refused = False  # the server answered that GET with 405: never ask again
         self._inflight = set()     # the Cancel of every exchange in flight
         self._inflight_lock = threading.Lock()
@@ -101,7 +85,7 @@ class HttpClient(BaseClient):
 
     def _transport_open(self):
         if self._mode == "legacy":   # known from an earlier handshake: skip the probe
-            self._legacy = _LegacyChannel(self, time.monotonic() + HANDSHAKE_TIMEOUT, self._gen)
+            self._legacy = LegacyChannel(self, time.monotonic() + HANDSHAKE_TIMEOUT, self._gen)
 
     def _handshake(self):
         if self._mode is not None:
@@ -119,7 +103,7 @@ class HttpClient(BaseClient):
     def _fallback_handshake(self, first):
         self.log.debug("MCP server %r: POST initialize got %s; trying legacy HTTP+SSE", self.name, first)
         try:
-            self._legacy = _LegacyChannel(self, time.monotonic() + HANDSHAKE_TIMEOUT, self._gen)
+            self._legacy = LegacyChannel(self, time.monotonic() + HANDSHAKE_TIMEOUT, self._gen)
         except MCPError as second:
             raise MCPError("MCP server %r at %s speaks neither MCP HTTP transport: Streamable HTTP "
                            "(POST initialize) got %s; legacy HTTP+SSE failed too: %s"
@@ -142,14 +126,14 @@ class HttpClient(BaseClient):
             except TimedOut:   # only when the retry had no time left
                 raise RequestTimedOut("MCP server %r: %s timed out after %g s" % (self.name, what or method,
                                                                          timeout)) from None
-            except (_SessionLost, ConnectionLost) as lost:
+            except (SessionLost, ConnectionLost) as lost:
                 if method == "initialize":
-                    if isinstance(lost, _SessionLost):
+                    if isinstance(lost, SessionLost):
                         raise MCPError("MCP server %r at %s: initialize answered %s"
                                        % (self.name, self.url, lost)) from None
                     raise
                 if attempt == 2:
-                    if isinstance(lost, _SessionLost):
+                    if isinstance(lost, SessionLost):
                         raise MCPError("MCP server %r at %s: %s even right after a new initialize"
                                        % (self.name, self.url, lost.reason())) from None
                     raise
@@ -164,7 +148,7 @@ class HttpClient(BaseClient):
                 raise MCPError("MCP server %r: the client is closed" % self.name)
             if self._session_gen != gen:
                 return   # another thread already renewed it
-            if isinstance(lost, _SessionLost):
+            if isinstance(lost, SessionLost):
                 why = lost.reason()
                 self._session_id = None   # gone: no DELETE for it
             else:
@@ -198,7 +182,7 @@ class HttpClient(BaseClient):
         except TimedOut:
             raise MCPError("MCP server %r at %s: POST timed out after %g s"
                            % (self.name, self.url, ONEWAY_TIMEOUT)) from None
-        except _SessionLost as lost:
+        except SessionLost as lost:
             raise MCPError("MCP server %r at %s: %s" % (self.name, self.url, lost.reason())) from None
 
     def _transport_teardown(self):
@@ -222,7 +206,7 @@ class HttpClient(BaseClient):
     def _exchange(self, method, url, body, headers, deadline, on_reply, link=None):
         """One HTTP request through the shared client; on_reply(reply) reads the answer.
         A reply left unread (an error, a lingering stream) is closed, never pooled.
-        link: the caller's cancel; once set, the exchange is cut off (_Stop)."""
+        link: the caller's cancel; once set, the exchange is cut off (Stop)."""
         left = deadline - time.monotonic()
         if left <= 0:
             raise TimedOut()
@@ -245,19 +229,19 @@ class HttpClient(BaseClient):
             self._untrack(cancel)
 
     def _failure(self, method, url, err, cancel, link=None):
-        """What a ProxyError from the HTTP client means here: TimedOut, _Stop (the caller
+        """What a ProxyError from the HTTP client means here: TimedOut, Stop (the caller
         cancelled), or an MCPError naming the URL."""
-        if cancel.cancelled and _cancelled(link):
-            return _Stop()
+        if cancel.cancelled and cancelled(link):
+            return Stop()
         if cancel.cancelled:
             return MCPError("MCP server %r: the client was closed" % self.name)
         if err.code == "upstream_timeout":
             return TimedOut()
         if err.status == 503:
-            return ConnectionLost("MCP server %r: cannot connect to %s: %s" % (self.name, url, _cause(err)))
+            return ConnectionLost("MCP server %r: cannot connect to %s: %s" % (self.name, url, cause_of(err)))
         if err.code == "upstream_disconnected" or err.source == "network":
-            return ConnectionLost("MCP server %r: %s %s failed: %s" % (self.name, method, url, _cause(err)))
-        return MCPError("MCP server %r: %s %s failed: %s" % (self.name, method, url, _cause(err)))
+            return ConnectionLost("MCP server %r: %s %s failed: %s" % (self.name, method, url, cause_of(err)))
+        return MCPError("MCP server %r: %s %s failed: %s" % (self.name, method, url, cause_of(err)))
 
     def _track(self, cancel):
         with self._inflight_lock:
@@ -303,22 +287,22 @@ class HttpClient(BaseClient):
         if initialize and reply.header("Mcp-Session-Id"):
             self._session_id = reply.header("Mcp-Session-Id")
         if not 200 <= reply.status < 300:
-            body = _read_all(reply, deadline)
-            if sent_session and _names_session(reply.status, body):
-                raise _SessionLost(reply.status, _snippet(body))
+            body = read_all(reply, deadline)
+            if sent_session and names_session(reply.status, body):
+                raise SessionLost(reply.status, snippet(body))
             if initialize and self._mode is None and reply.status in FALLBACK_STATUSES:
-                raise _NotStreamable(reply.status, _snippet(body))
+                raise _NotStreamable(reply.status, snippet(body))
             raise self._status_error("POST", reply.status, body)
-        if _content_type(reply) == "text/event-stream":
+        if content_type(reply) == "text/event-stream":
             self._read_sse_reply(reply, deadline, origin)
             return
-        body = _read_all(reply, deadline)
+        body = read_all(reply, deadline)
         if body.strip():
             try:
                 data = json.loads(body.decode("utf-8"))
             except ValueError:
                 raise MCPError("MCP server %r at %s answered with a body that is not JSON: %s"
-                               % (self.name, self.url, _snippet(body))) from None
+                               % (self.name, self.url, snippet(body))) from None
             self._dispatch(data, origin)
 
     def _read_sse_reply(self, reply, deadline, origin):
@@ -356,7 +340,7 @@ class HttpClient(BaseClient):
             self.log.debug("MCP server %r sent an SSE event that is not JSON: %r", self.name, data[:200])
 
     def _status_error(self, method, status, body):
-        code, text = None, _snippet(body)
+        code, text = None, snippet(body)
         try:
             error = json.loads(body.decode("utf-8")).get("error") or {}
             code, text = error.get("code"), error.get("message") or text
@@ -382,7 +366,8 @@ class HttpClient(BaseClient):
         if not self._session_id:   # without a session the server cannot tie the stream to us
             self.log.debug("MCP server %r: no session id; no standalone GET stream", self.name)
             return
-        self._get = _GetStream(self, self._session_id, self._session_gen)
+        self._get = GetStream(self, self._session_id, self._session_gen, GET_REOPENS, GET_BACKOFF,
+                              GET_STABLE)
         self._get.wait_open(GET_OPEN_WAIT)
 
     def _close_get_stream(self):
@@ -406,310 +391,15 @@ class HttpClient(BaseClient):
             headers["MCP-Protocol-Version"] = self.protocol_version
         deadline = time.monotonic() + ONEWAY_TIMEOUT
         try:
-            self._exchange("DELETE", self.url, None, headers, deadline, lambda reply: _read_all(reply, deadline))
+            self._exchange("DELETE", self.url, None, headers, deadline, lambda reply: read_all(reply, deadline))
         except (MCPError, TimedOut) as exc:
             self.log.debug("MCP server %r: DELETE of the session failed: %s", self.name, exc)
-
-
-class _LegacyChannel:
-    """Legacy HTTP+SSE: a GET stream read by its own thread, and POSTs to the endpoint it named.
-
-    The stream has no read timeout once set up (calls have their own deadlines); close()
-    cancels it, which shuts its socket down and so wakes the reader."""
-
-    def __init__(self, client, deadline, gen):
-        self._client = client
-        self._closing = False
-        self._cancel = Cancel()
-        self._splitter = EventSplitter()
-        self._reply = self._thread = None
-        client._track(self._cancel)   # the client closing meanwhile cancels the set-up too
-        try:
-            self._reply = self._open_stream(deadline)
-            self._chunks = self._reply.iter_raw(READ_SIZE)
-            self.endpoint = self._await_endpoint(deadline)
-        except BaseException:
-            self.close()
-            raise
-        finally:
-            client._untrack(self._cancel)
-        self._thread = threading.Thread(target=self._read, args=(gen,), daemon=True,
-                                        name="mcp-%s-sse" % client.name)
-        self._thread.start()
-
-    def _open_stream(self, deadline):
-        c = self._client
-        headers = dict(c._headers)
-        headers["Accept"] = "text/event-stream"
-        try:
-            reply = c._http.request("GET", c.url, headers=headers, retries=0, cancel=self._cancel,
-                                    read_timeout=max(0.001, deadline - time.monotonic()))
-        except ProxyError as err:
-            raise self._setup_error("GET %s failed" % c.url, err) from None
-        ctype = _content_type(reply)
-        if reply.status != 200 or ctype != "text/event-stream":
-            reply.close()
-            raise MCPError("MCP server %r: GET %s answered HTTP %d (%s), not an event stream"
-                           % (c.name, c.url, reply.status, ctype or "no content type"))
-        return reply
-
-    def _await_endpoint(self, deadline):
-        c = self._client
-        endpoint = None
-        while endpoint is None:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                raise MCPError("MCP server %r: no endpoint event on %s: timed out" % (c.name, c.url))
-            self._reply.set_timeout(left)
-            try:
-                chunk = next(self._chunks, b"")
-            except ProxyError as err:
-                raise self._setup_error("no endpoint event on %s" % c.url, err) from None
-            if not chunk:
-                raise MCPError("MCP server %r: the event stream %s ended before naming its endpoint"
-                               % (c.name, c.url))
-            for raw in self._splitter.feed(chunk):
-                name, data = _event_name(raw), event_data(raw)
-                if name == "endpoint" and endpoint is None and data:
-                    endpoint = self._check_endpoint(urljoin(c.url, data.strip()))
-                else:
-                    c._dispatch_event(data, None)
-        return endpoint
-
-    def _setup_error(self, what, err):
-        c = self._client
-        if self._cancel.cancelled:
-            return MCPError("MCP server %r: the client was closed" % c.name)
-        reason = "timed out" if err.code == "upstream_timeout" else _cause(err)
-        return MCPError("MCP server %r: %s: %s" % (c.name, what, reason))
-
-    def _check_endpoint(self, endpoint):
-        """Only follow an endpoint on the same origin: our auth headers go there."""
-        a, b = urlsplit(self._client.url), urlsplit(endpoint)
-        if (a.scheme, a.hostname, a.port) != (b.scheme, b.hostname, b.port):
-            raise MCPError("MCP server %r: its endpoint %s is not on the origin of %s"
-                           % (self._client.name, endpoint, self._client.url))
-        return endpoint
-
-    def _read(self, gen):
-        c = self._client
-        reason = "the event stream ended"
-        try:
-            self._reply.set_timeout(NO_TIMEOUT)   # a quiet stream is fine: calls have their own deadlines
-            for chunk in self._chunks:
-                for raw in self._splitter.feed(chunk):
-                    if _event_name(raw) == "message":
-                        c._dispatch_event(event_data(raw), None)
-        except ProxyError as err:
-            reason = "reading the event stream failed: %s" % _cause(err)
-        if not self._closing:
-            c._event_stream_lost(gen, reason)
-
-    def alive(self):
-        return not self._closing and self._thread is not None and self._thread.is_alive()
-
-    def post(self, msg, deadline):
-        c = self._client
-        body = json.dumps(msg, separators=(",", ":")).encode("ascii")
-        headers = dict(c._headers)
-        headers["Content-Type"] = "application/json"
-
-        def on_reply(reply):
-            data = _read_all(reply, deadline)
-            if _names_session(reply.status, data):   # the server forgot the stream's session
-                raise _SessionLost(reply.status, _snippet(data))
-            if not 200 <= reply.status < 300:
-                raise c._status_error("POST", reply.status, data)
-        c._exchange("POST", self.endpoint, body, headers, deadline, on_reply)
-
-    def close(self):
-        self._closing = True
-        self._cancel.cancel()   # shuts the stream's socket down: wakes the reader blocked on it
-        thread = self._thread
-        if thread is not None and thread is not threading.current_thread():
-            thread.join(JOIN_GRACE)
-        if self._reply is not None:
-            self._reply.close()
-
-
-class _GetStream:
-    """Streamable HTTP's standalone GET stream of one session, read by its own daemon thread.
-
-    Every event goes through the client's dispatch (origin None): server requests are answered
-    by POSTing the reply, notifications handled. 405 (or any answer that is not an event stream)
-    means the server offers none: not asked again (405: for this client's life, else until the
-    next session). A stream that drops while its session lives is reopened GET_REOPENS times in
-    a row, with backoff, sending Last-Event-ID when the server numbered its events; 404 (the
-    session is gone) stops it: the next request starts a new session, which opens a new stream.
-    close() cancels it (which shuts its socket down and wakes every wait) and joins the thread."""
-
-    def __init__(self, client, session_id, gen):
-        self._client = client
-        self._session_id = session_id
-        self._gen = gen
-        self._closing = False
-        self._cancel = client._track(Cancel())   # the client closing cancels it too
-        self._opened = threading.Event()         # the first attempt is over, opened or not
-        self._last_event_id = None
-        self._thread = threading.Thread(target=self._run, daemon=True, name="mcp-%s-get" % client.name)
-        self._thread.start()
-
-    def wait_open(self, seconds):
-        self._opened.wait(seconds)
-
-    def close(self):
-        self._closing = True
-        self._cancel.cancel()
-        if self._thread is not threading.current_thread():
-            self._thread.join(JOIN_GRACE)
-
-    def _stopped(self):
-        c = self._client
-        return self._closing or self._cancel.cancelled or c._closed or c._session_gen != self._gen
-
-    def _run(self):
-        c = self._client
-        reopens = 0
-        try:
-            while not self._stopped():
-                reply, why = self._open()
-                self._opened.set()
-                if reply is not None:
-                    since = time.monotonic()
-                    why = self._read(reply)
-                    if time.monotonic() - since >= GET_STABLE:
-                        reopens = 0
-                if why is None or self._stopped():
-                    return
-                if reopens >= GET_REOPENS:
-                    c.log.info("MCP server %r: the standalone GET event stream %s; not reopened after "
-                               "%d tries (server requests now come only on call replies)",
-                               c.name, why, reopens)
-                    return
-                wait = GET_BACKOFF * 2 ** reopens
-                reopens += 1
-                c.log.debug("MCP server %r: the standalone GET event stream %s; reopening in %g s",
-                            c.name, why, wait)
-                self._cancel.wait(wait)   # close() wakes it
-        except Exception:   # a bug here must not take more than this stream down
-            if not self._stopped():
-                c.log.exception("MCP server %r: the standalone GET event stream failed", c.name)
-        finally:
-            self._opened.set()
-            c._untrack(self._cancel)
-
-    def _open(self):
-        """(the reply, None) once open; (None, why) to try again; (None, None) to stop."""
-        c = self._client
-        headers = dict(c._headers)
-        headers["Accept"] = "text/event-stream"
-        headers["Mcp-Session-Id"] = self._session_id
-        if c.protocol_version:
-            headers["MCP-Protocol-Version"] = c.protocol_version
-        if self._last_event_id is not None:
-            headers["Last-Event-ID"] = self._last_event_id
-        try:
-            reply = c._http.request("GET", c.url, headers=headers, retries=0, cancel=self._cancel,
-                                    read_timeout=GET_OPEN_TIMEOUT)
-        except ProxyError as err:
-            if self._stopped():
-                return None, None
-            return None, "could not be opened (%s)" % _cause(err)
-        status, ctype = reply.status, _content_type(reply)
-        if status == 200 and ctype == "text/event-stream":
-            return reply, None
-        reply.close()   # unread (it may never end): dropped, not pooled
-        if status == 405:
-            c._get_refused = True
-            c.log.debug("MCP server %r: GET %s answered HTTP 405: the server offers no standalone "
-                        "event stream", c.name, c.url)
-            return None, None
-        if status == 409 or status >= 500:   # 409: it still holds our previous stream
-            return None, "could not be opened (HTTP %d)" % status
-        if status in (400, 404, 410):
-            c.log.debug("MCP server %r: GET %s answered HTTP %d: the session is gone; a new one "
-                        "opens a new stream", c.name, c.url, status)
-        else:
-            c.log.debug("MCP server %r: GET %s answered HTTP %d (%s), not an event stream: no "
-                        "standalone stream for this session", c.name, c.url, status,
-                        ctype or "no content type")
-        return None, None
-
-    def _read(self, reply):
-        """Dispatch every event until the stream ends; why it ended (None: it was closed)."""
-        c = self._client
-        splitter = EventSplitter()
-        why = "ended"
-        try:
-            reply.set_timeout(NO_TIMEOUT)   # a quiet stream is fine: it may stay silent for hours
-            c.log.debug("MCP server %r: standalone GET event stream open", c.name)
-            for chunk in reply.iter_raw(READ_SIZE):
-                for raw in splitter.feed(chunk):
-                    if self._stopped():
-                        return None
-                    event_id = _event_field(raw, "id")
-                    if event_id is not None:   # an empty id resets it (the SSE rules)
-                        self._last_event_id = event_id or None
-                    c._dispatch_event(event_data(raw), None)
-        except ProxyError as err:
-            why = "broke (%s)" % _cause(err)
-        finally:
-            reply.close()
-        return None if self._stopped() else why
 
 
 def _follow(link, cancel, done):
     """Cancel an exchange once the caller's cancel is set (until the exchange is done)."""
     while not done.wait(WAIT_SLICE):
-        if _cancelled(link):
+        if cancelled(link):
             cancel.cancel()   # shuts the socket down: the blocked read wakes up
             return
 
-
-def _read_all(reply, deadline) -> bytes:
-    """The whole body, read within what is left of the deadline."""
-    left = deadline - time.monotonic()
-    if left <= 0:
-        raise TimedOut()
-    reply.set_timeout(left)
-    return reply.read()
-
-
-def _names_session(status, body) -> bool:
-    """Does a 4xx say the session is gone? 404 always does (the spec's answer to an unknown
-    session); a 400 or 410 does when its body speaks of the session."""
-    return status == 404 or (status in (400, 410) and b"session" in (body or b"").lower())
-
-
-def _content_type(reply) -> str:
-    return (reply.header("Content-Type") or "").split(";")[0].strip().lower()
-
-
-def _cause(err) -> str:
-    """Why an HTTP exchange failed, in a few words: the socket or HTTP error under the
-    ProxyError (whose message speaks of Argo), else the message itself."""
-    cause = err.__cause__ or err.__context__
-    if isinstance(cause, (OSError, http.client.HTTPException)) and not isinstance(
-            cause, ssl.SSLCertVerificationError):   # that message says how to fix it: keep it
-        return describe_error(cause)
-    return err.message
-
-
-def _event_name(raw: bytes) -> str:
-    """The `event:` field of one raw SSE event ("message" when absent)."""
-    name = _event_field(raw, "event")
-    return "message" if name is None else name
-
-
-def _event_field(raw: bytes, field: str):
-    """The value of one field (`event`, `id`) of one raw SSE event, or None when absent."""
-    prefix = field + ":"
-    for line in raw.decode("utf-8", "replace").replace("\r\n", "\n").replace("\r", "\n").split("\n"):
-        if line.startswith(prefix):
-            return line[len(prefix):].strip()
-    return None
-
-
-def _snippet(body: bytes) -> str:
-    text = body[:300].decode("utf-8", "replace").strip()
-    return text or "(empty body)"

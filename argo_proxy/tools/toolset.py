@@ -44,6 +44,7 @@ import time
 from concurrent.futures import Future, wait
 
 from ..convert.tool_results import error_text, openai_function, result_text, truncate, unique_names
+from .mcp_errors import cancelled
 
 DEFAULT_TTL = 300.0
 RETRY_FAILED = 30.0   # a source whose listing failed is asked again after this long (or ttl)
@@ -288,7 +289,7 @@ class ToolSet(object):
         running = [f for f in futures if f is not None]
         if running:
             _wait_all(running, timeout, cancel)
-        gone = _cancelled(cancel)
+        gone = cancelled(cancel)
         return [self._tool_message(job, future, timeout, max_chars, gone)
                 for job, future in zip(jobs, futures)]
 
@@ -419,23 +420,13 @@ def _takes_context(source) -> bool:
     return "cancel" in params and "model" in params
 
 
-def _cancelled(cancel) -> bool:
-    if cancel is None:
-        return False
-    flag = getattr(cancel, "cancelled", None)
-    if flag is not None:
-        return bool(flag)
-    is_set = getattr(cancel, "is_set", None)
-    return bool(is_set()) if callable(is_set) else False
-
-
 def _wait_all(futures, timeout, cancel):
     """Wait for the futures up to timeout; without a cancel in one wait, else in slices."""
     if cancel is None:
         wait(futures, timeout=timeout)
         return
     end = time.monotonic() + timeout
-    while not _cancelled(cancel):
+    while not cancelled(cancel):
         left = end - time.monotonic()
         if left <= 0 or not wait(futures, timeout=min(left, 0.2)).not_done:
             return

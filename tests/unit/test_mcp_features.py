@@ -16,8 +16,8 @@ import pytest
 from argo_proxy.app import build_toolset, model_resolver
 from argo_proxy.tools import mcp, mcp_http
 from argo_proxy.tools.mcp import MCPError
-from argo_proxy.tools.mcp_base import _Fault, client_options, sampling_messages, sampling_result
-from argo_proxy.tools.mcp_http import _names_session
+from argo_proxy.tools.mcp_base import Fault as _Fault, client_options, sampling_messages, sampling_result
+from argo_proxy.tools.mcp_http import names_session as _names_session
 from argo_proxy.tools.toolset import ToolSet
 from tests.fakes.fake_mcp import FakeMCPHttp
 
