@@ -117,20 +117,23 @@ def check_head(command, version, headers):
         raise Refusal(400, "Malformed or unsupported HTTP version %r." % (version or "")[:40])
     if headers.defects or headers.get_payload():   # a line without a name, or no colon
         raise Refusal(400, "Malformed header line.")
-    for name in headers.keys():
+    names = [name.lower() for name in headers.keys()]   # one pass: email's get_all is slow
+    for name in names:
         if not _TOKEN.match(name):
             raise Refusal(400, "Malformed header name %r." % name[:40])
-    hosts = headers.get_all("Host") or []
-    if len(hosts) > 1 or (version == "HTTP/1.1" and not hosts):
+    hosts = names.count("host")
+    if hosts > 1 or (version == "HTTP/1.1" and not hosts):
         raise Refusal(400, "An HTTP/1.1 request needs exactly one Host header.")
-    body_length(headers)
+    return body_length(headers, names)
 
 
-def body_length(headers):
+def body_length(headers, names=None):
     """The body's length, None when chunked, 0 when there is none; Refusal when the framing
-    is malformed, contradictory or a transfer coding other than chunked."""
-    codings = headers.get_all("Transfer-Encoding") or []
-    lengths = headers.get_all("Content-Length") or []
+    is malformed, contradictory or a transfer coding other than chunked. names: the lowered
+    header names, when the caller has them."""
+    names = names if names is not None else [name.lower() for name in headers.keys()]
+    codings = headers.get_all("Transfer-Encoding") or [] if "transfer-encoding" in names else []
+    lengths = headers.get_all("Content-Length") or [] if "content-length" in names else []
     if codings:
         if [c.strip().lower() for c in ",".join(codings).split(",")] != ["chunked"]:
             raise Refusal(501, "Only the chunked transfer coding is supported, got %r."

@@ -43,13 +43,19 @@ class Guard:
         if cfg.socket:
             self.allowed_hosts.add(cfg.socket.lower())
         self.origins = {o.rstrip("/").lower() for o in cfg.cors_origins or ()}
+        self._seen = {}   # Host header -> served? (bounded)
 
     def host_ok(self, host) -> bool:
         if not self.check_host or host is None:
             return True   # no Host (HTTP/1.0): not a browser
-        name = host_name(host)
-        return (name == "localhost" or name.endswith(".localhost") or is_loopback(name)
-                or name in self.allowed_hosts)
+        known = self._seen.get(host)
+        if known is None:   # every request of a client sends the same Host: decide it once
+            name = host_name(host)
+            known = (name == "localhost" or name.endswith(".localhost") or is_loopback(name)
+                     or name in self.allowed_hosts)
+            if len(self._seen) < 256:
+                self._seen[host] = known
+        return known
 
     def check(self, req, out) -> bool:
         """Raise for a refused request; set CORS headers for an allowed origin. True when the

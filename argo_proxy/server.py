@@ -16,8 +16,8 @@ import time
 from urllib.parse import parse_qs, urlsplit
 
 from . import __version__
-from .clientconn import (MIN_BODY_RATE, DeadlineReader, Refusal, body_length, body_seconds, check_head,
-                         chunk_size, linger)
+from .clientconn import (MIN_BODY_RATE, DeadlineReader, Refusal, body_seconds, check_head, chunk_size,
+                         linger)
 from .clientstream import ClientStream, Monitor
 from .errors import ProxyError, error_bytes
 from .request import Request
@@ -113,7 +113,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         try:
             if self.reader.eof:
                 raise Refusal(400, "The request head ended before its blank line.")
-            check_head(self.command, self.request_version, self.headers)
+            self.body_len = check_head(self.command, self.request_version, self.headers)
         except Refusal as refusal:
             self.send_error(refusal.status, refusal.message)
             return False
@@ -164,10 +164,15 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self._access_log(req, out, started)
             if unread and not out.gone:
                 self.wfile.flush()
-                linger(self.connection, self.rfile, _length(self.headers))
+                linger(self.connection, self.rfile, self._declared())
+
+    def _declared(self) -> int:
+        """The declared body length (from the checked head); -1 for chunked."""
+        length = getattr(self, "body_len", 0)
+        return -1 if length is None else length
 
     def _read_body(self) -> bytes:
-        length = _length(self.headers)
+        length = self._declared()
         self.reader.set_deadline(body_seconds(self.server.max_body if length < 0 else length,
                                               self.server.head_timeout))
         try:
@@ -182,7 +187,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
     def _read_body_raw(self) -> bytes:
         limit = self.server.max_body
         try:
-            length = body_length(self.headers)
+            length = self.body_len
             if length is None:
                 return self._read_chunked(limit)
             if length > limit:
@@ -220,15 +225,6 @@ class Handler(http.server.BaseHTTPRequestHandler):
                  req.model or "-", out.status or "-", ms)
         if log.isEnabledFor(logging.DEBUG) and req.body:
             log.debug("request body: %s", loggable(req.body))
-
-
-def _length(headers) -> int:
-    """The declared body length; -1 for chunked or a bad value."""
-    try:
-        length = body_length(headers)
-    except Refusal:
-        return -1
-    return -1 if length is None else length
 
 
 def key_ok(key, headers, query=None) -> bool:
