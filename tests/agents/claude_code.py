@@ -23,10 +23,11 @@ import json
 import os
 import platform
 import shutil
-import signal
 import subprocess
 import tempfile
 from urllib.parse import urlsplit
+
+from tests.agents.procs import run_in_group
 
 __all__ = ["PINNED_VERSION", "PACKAGE", "DEFAULT_PREFIX", "install", "find_claude", "installed_version",
            "missing_reason", "claude_env", "claude_argv", "run_claude"]
@@ -247,18 +248,6 @@ def claude_argv(claude_bin, prompt, model=None, extra_args=()):
     return argv + list(extra_args)
 
 
-def _kill_group(proc):
-    for sig in (signal.SIGTERM, signal.SIGKILL):
-        try:
-            os.killpg(proc.pid, sig)
-        except (ProcessLookupError, PermissionError, AttributeError):
-            return
-        try:
-            proc.wait(timeout=5)
-            return
-        except subprocess.TimeoutExpired:
-            continue
-
 
 def run_claude(claude_bin, base_url, prompt, cwd, egress_proxy_url, model=None, timeout=180, api_key="sk-ant-test-key",
                auth="api_key", extra_args=(), extra_env=None, home=None, max_retries=2):
@@ -285,24 +274,7 @@ def run_claude(claude_bin, base_url, prompt, cwd, egress_proxy_url, model=None, 
         for path in (env["CLAUDE_CONFIG_DIR"], env["TMPDIR"]):
             os.makedirs(path, exist_ok=True)
         argv = claude_argv(claude_bin, prompt, model=model, extra_args=extra_args)
-        proc = subprocess.Popen(argv, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                stderr=subprocess.PIPE, start_new_session=True)
-        try:
-            out, err = proc.communicate(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            _kill_group(proc)
-            out, err = proc.communicate()
-            raise subprocess.TimeoutExpired(argv, timeout, output=out.decode("utf-8", "replace"),
-                                            stderr=err.decode("utf-8", "replace"))
-        finally:
-            if proc.poll() is None:
-                _kill_group(proc)
-        # Bash-tool children may outlive claude in its session; end them too.
-        try:
-            os.killpg(proc.pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
-        return proc.returncode, out.decode("utf-8", "replace"), err.decode("utf-8", "replace")
+        return run_in_group(argv, cwd, env, timeout)
     finally:
         if own_home:
             shutil.rmtree(home, ignore_errors=True)

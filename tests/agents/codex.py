@@ -28,10 +28,11 @@ import json
 import os
 import platform
 import shutil
-import signal
 import subprocess
 import tempfile
 from urllib.parse import urlsplit
+
+from tests.agents.procs import run_in_group
 
 __all__ = ["PINNED_VERSION", "PACKAGE", "DEFAULT_PREFIX", "DEFAULT_MODEL", "API_KEY_ENV", "PROVIDER_ID",
            "install", "find_codex", "installed_version", "codex_config", "codex_env", "codex_argv", "run_codex"]
@@ -267,18 +268,6 @@ def codex_argv(codex_bin, prompt, model=None, extra_args=()):
     return argv + list(extra_args) + ["--", prompt]
 
 
-def _kill_group(proc):
-    for sig in (signal.SIGTERM, signal.SIGKILL):
-        try:
-            os.killpg(proc.pid, sig)
-        except (ProcessLookupError, PermissionError, AttributeError):
-            return
-        try:
-            proc.wait(timeout=5)
-            return
-        except subprocess.TimeoutExpired:
-            continue
-
 
 def run_codex(codex_bin, base_url, prompt, cwd, egress_proxy_url, model=DEFAULT_MODEL, timeout=180,
               api_key="sk-codex-test-key", sandbox="read-only", max_retries=1, extra_args=(), extra_env=None,
@@ -312,24 +301,7 @@ def run_codex(codex_bin, base_url, prompt, cwd, egress_proxy_url, model=DEFAULT_
             fh.write(codex_config(base_url, model, sandbox=sandbox, max_retries=max_retries,
                                   extra_config=extra_config))
         argv = codex_argv(codex_bin, prompt, model=model, extra_args=extra_args)
-        proc = subprocess.Popen(argv, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                stderr=subprocess.PIPE, start_new_session=True)
-        try:
-            out, err = proc.communicate(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            _kill_group(proc)
-            out, err = proc.communicate()
-            raise subprocess.TimeoutExpired(argv, timeout, output=out.decode("utf-8", "replace"),
-                                            stderr=err.decode("utf-8", "replace"))
-        finally:
-            if proc.poll() is None:
-                _kill_group(proc)
-        # Shell-tool children may outlive codex in its session; end them too.
-        try:
-            os.killpg(proc.pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
-        return proc.returncode, out.decode("utf-8", "replace"), err.decode("utf-8", "replace")
+        return run_in_group(argv, cwd, env, timeout)
     finally:
         if own_home:
             shutil.rmtree(home, ignore_errors=True)

@@ -27,10 +27,11 @@ import json
 import os
 import re
 import shutil
-import signal
 import subprocess
 import tempfile
 from urllib.parse import urlsplit
+
+from tests.agents.procs import run_in_group
 
 __all__ = ["PINNED_VERSION", "PACKAGE", "DEFAULT_PREFIX", "DEFAULT_MODEL", "install", "find_gemini", "find_node",
            "installed_version", "gemini_settings", "gemini_env", "gemini_argv", "run_gemini"]
@@ -235,18 +236,6 @@ def gemini_argv(gemini_bin, prompt, model=DEFAULT_MODEL, approval_mode="yolo", n
     return argv + list(extra_args)
 
 
-def _kill_group(proc):
-    for sig in (signal.SIGTERM, signal.SIGKILL):
-        try:
-            os.killpg(proc.pid, sig)
-        except (ProcessLookupError, PermissionError, AttributeError):
-            return
-        try:
-            proc.wait(timeout=5)
-            return
-        except subprocess.TimeoutExpired:
-            continue
-
 
 def run_gemini(gemini_bin, base_url, prompt, cwd, egress_proxy_url, model=DEFAULT_MODEL, timeout=180,
                api_key="gemini-test-key", approval_mode="yolo", max_attempts=2, extra_args=(), extra_env=None,
@@ -277,24 +266,7 @@ def run_gemini(gemini_bin, base_url, prompt, cwd, egress_proxy_url, model=DEFAUL
         with open(os.path.join(config_dir, "settings.json"), "w") as fh:
             json.dump(gemini_settings(max_attempts, extra_settings), fh, indent=2)
         argv = gemini_argv(gemini_bin, prompt, model=model, approval_mode=approval_mode, extra_args=extra_args)
-        proc = subprocess.Popen(argv, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                stderr=subprocess.PIPE, start_new_session=True)
-        try:
-            out, err = proc.communicate(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            _kill_group(proc)
-            out, err = proc.communicate()
-            raise subprocess.TimeoutExpired(argv, timeout, output=out.decode("utf-8", "replace"),
-                                            stderr=err.decode("utf-8", "replace"))
-        finally:
-            if proc.poll() is None:
-                _kill_group(proc)
-        # Shell-tool children (each in its own process group) may outlive gemini; end its own group.
-        try:
-            os.killpg(proc.pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
-        return proc.returncode, out.decode("utf-8", "replace"), err.decode("utf-8", "replace")
+        return run_in_group(argv, cwd, env, timeout)
     finally:
         if own_home:
             shutil.rmtree(home, ignore_errors=True)

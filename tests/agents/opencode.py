@@ -45,10 +45,11 @@ import json
 import os
 import platform
 import shutil
-import signal
 import subprocess
 import tempfile
 from urllib.parse import urlsplit
+
+from tests.agents.procs import run_in_group
 
 __all__ = ["PINNED_VERSION", "PACKAGE", "DEFAULT_PREFIX", "PROVIDER_ID", "BASH_TOOL", "OFFLINE_ENV",
            "DEFAULT_PERMISSION", "install", "find_opencode", "installed_version", "missing_reason",
@@ -321,18 +322,6 @@ def opencode_argv(opencode_bin, prompt, model="gpt-4o", extra_args=(), print_log
     return argv + list(extra_args) + [prompt]
 
 
-def _kill_group(proc):
-    for sig in (signal.SIGTERM, signal.SIGKILL):
-        try:
-            os.killpg(proc.pid, sig)
-        except (ProcessLookupError, PermissionError, AttributeError):
-            return
-        try:
-            proc.wait(timeout=5)
-            return
-        except subprocess.TimeoutExpired:
-            continue
-
 
 def run_opencode(opencode_bin, base_url, prompt, cwd, egress_proxy_url, model="gpt-4o", timeout=180,
                  api_key="sk-opencode-test-key", permission=None, config_extra=None, extra_args=(),
@@ -361,24 +350,7 @@ def run_opencode(opencode_bin, base_url, prompt, cwd, egress_proxy_url, model="g
         with open(os.path.join(config_dir, "opencode.json"), "w") as fh:
             json.dump(config, fh, indent=2)
         argv = opencode_argv(opencode_bin, prompt, model=model, extra_args=extra_args, print_logs=print_logs)
-        proc = subprocess.Popen(argv, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                stderr=subprocess.PIPE, start_new_session=True)
-        try:
-            out, err = proc.communicate(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            _kill_group(proc)
-            out, err = proc.communicate()
-            raise subprocess.TimeoutExpired(argv, timeout, output=out.decode("utf-8", "replace"),
-                                            stderr=err.decode("utf-8", "replace"))
-        finally:
-            if proc.poll() is None:
-                _kill_group(proc)
-        # the bash tool's shell may outlive opencode in its session; end it too
-        try:
-            os.killpg(proc.pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
-        return proc.returncode, out.decode("utf-8", "replace"), err.decode("utf-8", "replace")
+        return run_in_group(argv, cwd, env, timeout)
     finally:
         if own_home:
             shutil.rmtree(home, ignore_errors=True)
