@@ -82,6 +82,17 @@ FIELDS = (
     Field("presets", dict, None, doc="agent presets: virtual models with tools, system prompt, limits"),
     Field("inject_tools", str, None, doc="all (every request gets tools) or presets (only presets do)"),
     Field("show_tool_activity", bool, False, doc="stream a line per injected tool call as reasoning"),
+    # observability
+    Field("log_file", str, None, doc="also write the log to this file (rotated by size)"),
+    Field("log_format", str, "text", doc="text or json (one JSON object per line)"),
+    Field("log_max_mb", float, 10.0, doc="log_file: size at which it is rotated"),
+    Field("log_keep", int, 5, doc="log_file: rotated files kept"),
+    Field("usage_file", str, None, doc="append one JSON line per request's token usage here"),
+    Field("usage_max_mb", float, 50.0, doc="usage_file: size at which it is rotated"),
+    Field("usage_keep", int, 10, doc="usage_file: rotated files kept"),
+    Field("dump_errors", str, None, doc="write one redacted file per failed Argo exchange to this folder"),
+    Field("dump_max_files", int, 200, doc="dump_errors: files kept (oldest removed first)"),
+    Field("dump_max_mb", float, 50.0, doc="dump_errors: total size kept"),
 )
 BY_NAME = {f.name: f for f in FIELDS}
 BY_KEY = dict(BY_NAME, **{a: f for f in FIELDS for a in f.aliases})
@@ -375,6 +386,7 @@ def validate(cfg):
                  "responses_store_hours"):
         if getattr(cfg, name) < 0:
             fail(name, "must be 0 (off) or more")
+    _validate_files(cfg, fail)
     if cfg.max_connections < 1 or cfg.concurrent_downloads < 1:
         fail("max_connections" if cfg.max_connections < 1 else "concurrent_downloads", "must be at least 1")
     _validate_tools(cfg, fail)
@@ -383,6 +395,18 @@ def validate(cfg):
         if problem:
             fail("user", problem)
         cfg.user = cfg.user.strip().lower()
+
+
+def _validate_files(cfg, fail):
+    """The log, usage and error-dump files: formats and caps."""
+    if cfg.log_format not in ("text", "json"):
+        fail("log_format", "must be text or json, got %r" % cfg.log_format)
+    for name in ("log_max_mb", "usage_max_mb", "dump_max_mb"):
+        if getattr(cfg, name) <= 0:
+            fail(name, "must be greater than 0")
+    for name in ("log_keep", "usage_keep", "dump_max_files"):
+        if getattr(cfg, name) < 1:
+            fail(name, "must be at least 1")
 
 
 def _validate_tools(cfg, fail):
