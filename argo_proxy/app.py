@@ -8,6 +8,7 @@ import time
 
 from . import images, surfaces, upstreams
 from .convert import presets
+from .observe import Observer
 from .models import ModelRegistry, lookup_key as model_key, family as family_of
 from .guard import Guard
 from .router import Router
@@ -36,6 +37,8 @@ class App:
         self.inject_tools = config.inject_tools or ("presets" if self.presets else "all")
         self.router = Router(surfaces.STYLES)
         self.guard = Guard(config)
+        self.observer = Observer("LlamaStack" if config.llamastack_mode else "Argo",
+                                 per_user=config.username_passthrough)
         self._stop = threading.Event()
         self.toolset = build_toolset(config, self.upstream, sampler=make_sampler(self),
                                      models=self.models)

@@ -21,6 +21,7 @@ import time
 from email.utils import formatdate
 
 from . import __version__
+from .errors import in_context
 from .sse import KEEPALIVE
 
 log = logging.getLogger("argo_proxy")
@@ -61,7 +62,10 @@ class ClientStream:
         self.error_event = None         # err -> bytes for a failure inside the stream
         self.stream_type = "text/event-stream"   # what a held stream opens as (the surface's)
         self.keepalive = KEEPALIVE      # harmless filler for that content type
-        self.headers = {}               # sent with every answer (e.g. CORS)
+        self.headers = {}               # sent with every answer (e.g. CORS, x-request-id)
+        self.request_id = None          # named in every error message
+        self.upstream_name = "Argo"     # named when an error is the upstream's
+        self.error = None               # the ProxyError the client was told
         self.lock = threading.RLock()
         self.last_write = time.monotonic()
         self._hold_type = None
@@ -144,7 +148,10 @@ class ClientStream:
         self.send(status, json.dumps(obj).encode("utf-8"), "application/json", headers)
 
     def fail(self, err):
-        """Report a ProxyError: a whole error response, or an error event ending the stream."""
+        """Report a ProxyError: a whole error response, or an error event ending the stream.
+        Its message names the request id and whose failure it is."""
+        self.error = err
+        err = in_context(err, self.request_id, self.upstream_name)
         with self.lock:
             if self.state == OPEN:
                 event = self.error_event or default_error_event(self.style)

@@ -69,7 +69,7 @@ class ProxyError(Exception):
 
     def __init__(self, status: int, message: str, type: str | None = None,
                  param: str | None = None, code: str | None = None, source: str | None = None,
-                 headers: dict | None = None, retryable: bool = False):
+                 headers: dict | None = None, retryable: bool = False, upstream_status=None):
         super().__init__(message)
         self.status = status
         self.message = message
@@ -79,6 +79,7 @@ class ProxyError(Exception):
         self.source = source or ("client" if status < 500 else "proxy")
         self.headers = headers or {}
         self.retryable = retryable
+        self.upstream_status = upstream_status   # the upstream's own status, when it differs
 
     def openai_body(self) -> dict:
         return {"error": {"message": self.message, "type": self.type,
@@ -97,6 +98,25 @@ class ProxyError(Exception):
         if style == "anthropic":
             return self.anthropic_body()
         return self.google_body() if style == "google" else self.openai_body()
+
+
+def attribution(err, upstream_name="Argo") -> str:
+    """Whose failure an error is, in words for its message."""
+    if err.source == "upstream":
+        return "%s answered HTTP %d" % (upstream_name, err.upstream_status or err.status)
+    return {"client": "a problem with the request", "network": "a network problem",
+            "tool": "a tool failed"}.get(err.source, "a proxy error")
+
+
+def in_context(err, request_id=None, upstream_name="Argo"):
+    """A copy of err whose message ends with the request id and whose failure it is."""
+    if not request_id or err.message.endswith(")") and request_id in err.message:
+        return err
+    told = ProxyError.__new__(type(err))
+    told.__dict__.update(err.__dict__)
+    told.args = err.args
+    told.message = "%s (request %s; %s)" % (err.message, request_id, attribution(err, upstream_name))
+    return told
 
 
 def error_bytes(err: ProxyError, style: str = "openai") -> bytes:

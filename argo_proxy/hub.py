@@ -15,6 +15,7 @@ from __future__ import annotations
 import itertools
 import logging
 
+from . import observe
 from .convert import presets, usage
 from .convert.encoders import encode_chunk
 from .errors import ProxyError
@@ -74,6 +75,9 @@ def begin(req, out, body, required=True) -> Call:
     call = Call(req, out, model, family, app.user_for(req.headers), bool(body.get("stream")),
                 include_usage)
     call.preset = preset
+    trace = observe.current()
+    if trace is not None:
+        trace.user, trace.stream = call.user, call.stream
     return call
 
 
@@ -99,7 +103,15 @@ def answer(call, body, surface):
     elif encoder is not None:
         relay_events(adapter.stream(call, body), encoder, call.out, usage.prompt_tokens(body))
     else:
-        call.out.json(200, surface.reply(adapter.complete(call, body), call))
+        completion = adapter.complete(call, body)
+        note_usage(completion.get("usage"), False)
+        call.out.json(200, surface.reply(completion, call))
+
+
+def note_usage(counts, estimated):
+    """Tell the request's trace the tokens it used (OpenAI usage names)."""
+    if isinstance(counts, dict):
+        observe.note_usage(counts.get("prompt_tokens"), counts.get("completion_tokens"), estimated)
 
 
 def relay_events(events, encoder, out, prompt_tokens=0):
@@ -117,6 +129,7 @@ def relay_events(events, encoder, out, prompt_tokens=0):
             data = encode_chunk(encoder, chunk)
             if data and not out.write(data):
                 return
+        note_usage(tally.usage(), tally.reported is None)
         if tally.reported is None:
             out.write(encoder.usage(tally.usage()))
         out.write(encoder.end())

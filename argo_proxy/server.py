@@ -20,6 +20,7 @@ from .clientconn import (MIN_BODY_RATE, DeadlineReader, Refusal, body_seconds, c
                          linger)
 from .clientstream import ClientStream, Monitor
 from .errors import ProxyError, error_bytes
+from .observe import new_id
 from .request import Request
 
 log = logging.getLogger("argo_proxy")
@@ -90,8 +91,12 @@ class Handler(http.server.BaseHTTPRequestHandler):
     def log_message(self, fmt, *args):  # the stdlib's own lines go to debug
         log.debug("%s %s", self.address_string(), fmt % args)
 
-    def _client_stream(self, style="openai"):
-        return ClientStream(self.wfile, self.connection, self.command, style, self.server.monitor)
+    def _client_stream(self, style="openai", request_id=None):
+        out = ClientStream(self.wfile, self.connection, self.command, style, self.server.monitor)
+        out.request_id = request_id or new_id()
+        out.headers["x-request-id"] = out.request_id
+        out.upstream_name = self.server.app.observer.upstream_name
+        return out
 
     def send_error(self, code, message=None, explain=None):
         """Errors raised by the stdlib parser (bad request line, huge headers) in the envelope
@@ -150,8 +155,10 @@ class Handler(http.server.BaseHTTPRequestHandler):
         started = time.monotonic()
         self._answered = True
         server = self.server
-        out = self._client_stream(server.app.router.style_for(urlsplit(self.path).path, self.command))
+        observer = server.app.observer
         req = Request(self.command, self.path, self.headers, self._read_body)
+        trace = observer.start(self.command, req.path, self.headers.get("x-request-id"), started)
+        out = self._client_stream(server.app.router.style_for(req.path, self.command), trace.id)
         server.request_started()
         try:
             dispatch(server.app, req, out)
@@ -161,6 +168,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
             if unread or out.close_connection:
                 self.close_connection = True  # unread body bytes would corrupt the next request
             server.request_finished()
+            trace.route = req.route.pattern if req.route is not None else None
+            trace.surface, trace.model = out.style, req.model
+            observer.finish(trace, out.status, out.error)
             self._access_log(req, out, started)
             if unread and not out.gone:
                 self.wfile.flush()

@@ -11,6 +11,7 @@ streamed or not.
 from __future__ import annotations
 
 import json
+import re
 
 _TEXT_PART_TYPES = ("text", "input_text", "output_text")
 
@@ -131,3 +132,19 @@ class Tally:
         completion = estimate_tokens("".join(self._pieces))
         return {"prompt_tokens": self.prompt_tokens, "completion_tokens": completion,
                 "total_tokens": self.prompt_tokens + completion}
+
+
+_COUNT = re.compile(rb'"(prompt_tokens|input_tokens|completion_tokens|output_tokens)"\s*:\s*(\d+)')
+_DIRECTION = {b"prompt_tokens": "in", b"input_tokens": "in", b"completion_tokens": "out",
+              b"output_tokens": "out"}
+
+
+def scan(data: bytes) -> dict:
+    """Token counts in raw upstream bytes without decoding them: {"in": n, "out": n}, the last
+    of each found (a passthrough answer is relayed as it came). Empty when none is reported."""
+    found = {}
+    if b"_tokens" not in data:
+        return found
+    for name, number in _COUNT.findall(data):
+        found[_DIRECTION[name]] = int(number)
+    return found

@@ -11,6 +11,7 @@ import copy
 import time
 import uuid
 
+from .. import observe
 from ..convert import usage
 
 
@@ -112,6 +113,7 @@ class Loop:
             body = _later_round(body)
         if totals:
             reply["usage"] = totals
+        observe.note_usage(totals.get("prompt_tokens"), totals.get("completion_tokens"))
         return reply
 
     # -- streaming -----------------------------------------------------------------------
@@ -145,7 +147,9 @@ class Loop:
                 out.send(encoder.reasoning(activity(mine, results, time.monotonic() - started)))
             messages.extend(results)
             body = _later_round(body)
-        out.send(encoder.usage(totals or tally.usage()))
+        counts = totals or tally.usage()
+        observe.note_usage(counts.get("prompt_tokens"), counts.get("completion_tokens"), not totals)
+        out.send(encoder.usage(counts))
         out.send(encoder.end())
 
 

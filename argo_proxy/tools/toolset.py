@@ -43,6 +43,7 @@ import threading
 import time
 from concurrent.futures import Future, wait
 
+from .. import observe
 from ..convert.tool_results import error_text, openai_function, result_text, truncate, unique_names
 from .mcp_errors import cancelled
 
@@ -350,6 +351,7 @@ class ToolSet(object):
         return text, not is_error, ms, ("the tool reported an error" if is_error else None)
 
     def _log_call(self, job, ms, ok, why):
+        observe.note_tool(job["source"], job["name"], ok, ms / 1000.0)
         line = "tool %s source=%s %dms %s" % (job["name"], job["source"] or "-", round(ms),
                                              "ok" if ok else "error")
         self._log.info(line if ok or not why else "%s: %s" % (line, why[:300]))

@@ -103,4 +103,4 @@ def error_in_body(reply, data):
     kind = (obj.get("error") or {}).get("type") if isinstance(obj.get("error"), dict) else None
     raise ProxyError(ERROR_STATUS.get(kind, 502),
                      "Argo answered HTTP 200 with an error: %s" % upstream_message(200, data),
-                     code="upstream_error", source="upstream")
+                     code="upstream_error", source="upstream", upstream_status=200)

@@ -3,13 +3,17 @@ hold the client's stream open while waiting, and relay an answer byte for byte."
 
 from __future__ import annotations
 
+from .. import observe
+from ..convert import usage
 from ..errors import ProxyError, upstream_message
 from ..sse import DONE, EventSplitter
 
 # Client headers worth passing on to an OpenAI/Anthropic-compatible upstream.
 FORWARDED = ("Accept", "OpenAI-Beta", "anthropic-version", "anthropic-beta")
-# Upstream answer headers worth passing back.
-RETURNED = ("Retry-After", "x-request-id", "openai-processing-ms", "request-id")
+# Upstream answer headers worth passing back, under the name the client sees (x-request-id is
+# the proxy's own: the upstream's goes back as x-upstream-request-id).
+RETURNED = (("Retry-After", "Retry-After"), ("x-request-id", "x-upstream-request-id"),
+            ("openai-processing-ms", "openai-processing-ms"), ("request-id", "request-id"))
 
 
 def forward_headers(call, own_key, streaming=False, content_type=None) -> dict:
@@ -38,11 +42,15 @@ def send(client, call, url, body, headers, method="POST", hold=False):
         call.out.hold()
     else:
         call.out.watch()
-    return client.request(method, url, body=body, headers=headers, cancel=call.cancel)
+    observe.note_sent(url, body)
+    reply = client.request(method, url, body=body, headers=headers, cancel=call.cancel)
+    observe.note_upstream_answer()
+    return reply
 
 
 def upstream_error(reply, data: bytes) -> ProxyError:
     """The upstream's failure, with its status and its own message."""
+    observe.note_failed_answer(reply.status, data)
     return ProxyError(reply.status, upstream_message(reply.status, data), code="upstream_error",
                       source="upstream")
 
@@ -59,7 +67,9 @@ def relay(call, reply, streaming=False, check=None, done=False):
     data = reply.read()
     if check is not None:
         check(reply, data)
-    extra = {k: reply.header(k) for k in RETURNED if reply.header(k)}
+    if reply.status == 200:
+        _note_usage(usage.scan(data))
+    extra = {theirs: reply.header(ours) for ours, theirs in RETURNED if reply.header(ours)}
     if not out.send(reply.status, data, ctype or None, extra):
         raise upstream_error(reply, data)   # keep-alives already went out with 200: say it in-stream
 
@@ -68,15 +78,23 @@ def relay_stream(reply, out, done=False):
     """Byte-exact relay: SSE one event per write, other streams one read per write."""
     splitter = EventSplitter()
     sse = (out.content_type or "").startswith("text/event-stream")
-    last = b""
+    last, counts = b"", {}
     for chunk in reply.iter_raw():
+        if b"_tokens" in chunk:   # a usage report (OpenAI or Anthropic names)
+            counts.update(usage.scan(chunk))
         for piece in (splitter.feed(chunk) if sse else (chunk,)):
             if not out.write(piece):
                 reply.close()
                 return
             last = piece if piece.strip() else last
+    _note_usage(counts)
     rest = splitter.rest()
     out.write(rest)
     last = rest if rest.strip() else last
     if done and sse and last.strip() != DONE.strip():
         out.write(DONE)
+
+
+def _note_usage(counts):
+    if counts:
+        observe.note_usage(counts.get("in"), counts.get("out"))
