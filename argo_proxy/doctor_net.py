@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 
 from .doctor_report import FAIL, PASS, SKIP, TimedOut, bounded
 from .errors import NETWORK_HINT
+from .guard import is_loopback
 from .upstream import describe_error, make_ssl_context, proxy_for
 
 # Every Argo URL a config uses (all modes but LlamaStack reach each of them for some route).
@@ -189,6 +190,11 @@ def _tcp_hint(target):
     if target.proxy:
         return ("the proxy comes from HTTPS_PROXY/HTTP_PROXY/ALL_PROXY; check it is right and "
                 "allows %s, or exempt the host with NO_PROXY. %s" % (target.name, NETWORK_HINT))
+    if target.keys == ["llamastack_url"]:
+        return "start LlamaStack there, or fix llamastack_url (--llamastack URL)"
+    if is_loopback(target.host):
+        return ("nothing listens there: start your SSH tunnel to Argo, or fix the URL in the "
+                "config (%s, or argo_base_url)" % ", ".join(target.keys))
     return "connect to the ANL network or VPN, or start your SSH tunnel. " + NETWORK_HINT
 
 

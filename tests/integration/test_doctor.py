@@ -74,12 +74,13 @@ def test_all_checks_pass_and_each_verdict_is_printed(tmp_path, fake):
 
 
 def test_native_mode_chats_on_the_native_endpoint(tmp_path, fake):
-    code, report, _ = doctor(tmp_path, "--native-openai", "--port", "0",
+    code, report, _ = doctor(tmp_path, "--native-openai", "--port", "0", "--model", "argo:GPT-4o",
                              config={"argo_base_url": fake.url, "user": "tester"})
     assert code == 0 and report["ok"], report
     assert checks(report, "chat")[0]["subject"] == "chat (native-openai mode)"
     chat = fake.last("/v1/chat/completions")
-    assert chat["body"]["user"] == "tester" and chat["body"]["messages"][0]["role"] == "user"
+    assert chat["body"]["user"] == "tester" and chat["body"]["model"] == "gpt4o"
+    assert chat["body"]["messages"][0]["role"] == "user"
     assert fake.last("/v1/models") is not None
 
 
@@ -90,7 +91,7 @@ def test_argo_down_fails_tcp_and_skips_what_depends_on_it(tmp_path):
     assert code == 1 and not report["ok"]
     tcp = checks(report, "tcp")[0]
     assert tcp["status"] == "FAIL" and "refused" in tcp["message"].lower()
-    assert "VPN" in tcp["hint"]
+    assert "SSH tunnel" in tcp["hint"] and "argo_base_url" in tcp["hint"]
     for name in ("tls", "models", "registered", "chat"):
         assert statuses(report, name) == ["SKIP"], name
     assert "TCP to 127.0.0.1:%d failed" % port in checks(report, "models")[0]["message"]
