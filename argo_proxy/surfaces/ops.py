@@ -32,7 +32,7 @@ def health(req, res):
 
 def version(req, res):
     cfg = req.app.config
-    build = build_info()   # commit: short git hash or "unknown"; dirty: uncommitted changes (None: unknown)
+    build = build_info()   # commit: short hash or "unknown"; dirty: uncommitted changes (None: unknown)
     res.json(200, {"name": "argo-proxy", "version": __version__,
                    "python": platform.python_version(), "mode": cfg.mode,
                    "models": req.app.models.stats(), "commit": build["commit"], "dirty": build["dirty"]})

@@ -112,7 +112,8 @@ def test_pip_install_gives_an_argo_proxy_command(tmp_path, fake):
     command = str(venv / "bin" / "argo-proxy")
     code, out = run([command, "--version"], tmp_path, proxyproc.clean_env(str(tmp_path)))
     assert code == 0 and out.startswith("argo-proxy %s (commit " % __version__), out
-    site = subprocess.run([str(venv / "bin" / "python"), "-c", "import argo_proxy; print(argo_proxy.__file__)"],
+    site = subprocess.run([str(venv / "bin" / "python"), "-c",
+                           "import argo_proxy; print(argo_proxy.__file__)"],
                           cwd=str(tmp_path), stdout=subprocess.PIPE, timeout=60)
     installed = site.stdout.decode().strip()
     assert str(venv) in installed   # the installed copy, not the checkout
