@@ -20,6 +20,9 @@ sys.exit(main())
 """
 
 
+BUILD_MODULE = PACKAGE + "/_build.py"   # written into the archive only, never into the tree
+
+
 def sources():
     """Package files in a stable order (sources only: no caches)."""
     found = []
@@ -28,8 +31,23 @@ def sources():
         for name in sorted(files):
             if name.endswith(".py"):
                 full = os.path.join(folder, name)
-                found.append((os.path.relpath(full, ROOT).replace(os.sep, "/"), full))
+                arcname = os.path.relpath(full, ROOT).replace(os.sep, "/")
+                if arcname != BUILD_MODULE:
+                    found.append((arcname, full))
     return sorted(found)
+
+
+def build_module() -> bytes:
+    """argo_proxy/_build.py: the git commit and whether the tree had uncommitted changes
+    ("unknown" and None without git), so --version and /version can say what was built."""
+    sys.path.insert(0, ROOT)
+    try:
+        from argo_proxy import UNKNOWN, git_state
+    finally:
+        sys.path.remove(ROOT)
+    info = git_state(ROOT) or UNKNOWN
+    return ('"""Written by build_zipapp.py into the archive."""\n\nCOMMIT = %r\nDIRTY = %r\n'
+            % (info["commit"], info["dirty"])).encode("utf-8")
 
 
 def entry(name):
@@ -45,9 +63,14 @@ def build(output=OUTPUT) -> str:
     buf.write(SHEBANG)  # the zip follows the shebang line, as zipapp writes it
     with zipfile.ZipFile(buf, "w") as zf:
         zf.writestr(entry("__main__.py"), MAIN, compresslevel=9)
-        for arcname, full in sources():
-            with open(full, "rb") as fh:
-                zf.writestr(entry(arcname), fh.read(), compresslevel=9)
+        files = sources() + [(BUILD_MODULE, None)]
+        for arcname, full in sorted(files):
+            if full is None:
+                data = build_module()
+            else:
+                with open(full, "rb") as fh:
+                    data = fh.read()
+            zf.writestr(entry(arcname), data, compresslevel=9)
     tmp = "%s.%d.tmp" % (output, os.getpid())  # concurrent builds never share a temp file
     with open(tmp, "wb") as fh:
         fh.write(buf.getvalue())

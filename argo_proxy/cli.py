@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 import logging
 import os
 import shlex
@@ -12,11 +13,31 @@ import subprocess
 import sys
 import threading
 
-from . import __version__, config as configmod
+from . import __version__, config as configmod, version_text
 from .config import ConfigError
 from .guard import is_loopback
 
 log = logging.getLogger("argo_proxy")
+
+# `argo-proxy NAME ...` runs the module's main(argv) -> exit status (imported only then).
+SUBCOMMANDS = {"doctor": "argo_proxy.doctor"}
+
+
+class _Version(argparse.Action):
+    """--version: the version and what was built (worked out only when asked)."""
+
+    def __init__(self, option_strings, dest=argparse.SUPPRESS, default=argparse.SUPPRESS, help=None):
+        super().__init__(option_strings, dest=dest, default=default, nargs=0, help=help)
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        print(version_text())
+        parser.exit()
+
+
+def subcommands_help() -> str:
+    names = ", ".join("argo-proxy %s" % name for name in sorted(SUBCOMMANDS))
+    return "Subcommands: %s (each has --help); e.g. `argo-proxy doctor` checks the config, " \
+           "the network, Argo and the tool sources step by step. " % names if names else ""
 
 
 def build_parser():
@@ -24,7 +45,7 @@ def build_parser():
         prog="argo-proxy",
         description="An OpenAI-compatible gateway to Argonne's Argo LLM service. "
                     "Typical use: python3 argo-proxy.pyz --native-openai",
-        epilog="Precedence: defaults < config file < environment < these flags.")
+        epilog=subcommands_help() + "Precedence: defaults < config file < environment < these flags.")
     p.add_argument("config", nargs="?", help="config file (default: search ./config.yaml, "
                    "~/.config/argoproxy/config.yaml, ~/.argoproxy/config.yaml)")
     g = p.add_argument_group("listening")
@@ -66,7 +87,7 @@ def build_parser():
                    help="check the config (and whether Argo answers) and exit")
     g.add_argument("--show", "-s", action="store_true",
                    help="print the resolved config with where each value came from, and exit")
-    g.add_argument("--version", "-V", action="version", version="argo-proxy " + __version__)
+    g.add_argument("--version", "-V", action=_Version, help="print the version and build, and exit")
     return p
 
 
@@ -99,6 +120,9 @@ def parse_mcp_flags(values):
 
 
 def main(argv=None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv and argv[0] in SUBCOMMANDS:
+        return importlib.import_module(SUBCOMMANDS[argv[0]]).main(argv[1:])
     args = build_parser().parse_args(argv)
     quiet = args.verbose is False
     setup_logging(args.verbose, quiet)

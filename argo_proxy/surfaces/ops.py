@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import platform
 
-from .. import __version__
+from .. import __version__, build_info
 from ..errors import ProxyError
 
 
@@ -32,9 +32,10 @@ def health(req, res):
 
 def version(req, res):
     cfg = req.app.config
+    build = build_info()   # commit: short hash or "unknown"; dirty: uncommitted changes (None: unknown)
     res.json(200, {"name": "argo-proxy", "version": __version__,
                    "python": platform.python_version(), "mode": cfg.mode,
-                   "models": req.app.models.stats()})
+                   "models": req.app.models.stats(), "commit": build["commit"], "dirty": build["dirty"]})
 
 
 def list_models(req, res):
