@@ -84,12 +84,8 @@ def test_verbose_log_file_holds_no_secret_and_no_image(start_proxy, fake, tmp_pa
     assert "Traceback" not in text
 
 
-def test_a_log_file_that_cannot_be_opened_is_a_clear_error(tmp_path):
-    config = tmp_path / "config.yaml"
-    config.write_text("log_file: %s\n" % (tmp_path / "missing" / "proxy.log"))
-    proc = proxyproc.Proxy([str(config), "--user", "t", "--port", "0"], str(tmp_path))
-    proc.start()
-    assert proc.wait_for_exit(20) == 1
-    proxyproc.wait_until(lambda: "log_file" in proc.log())
-    assert "argo-proxy: cannot open the log file" in proc.log() and "missing" in proc.log()
-    assert "Traceback" not in proc.log()
+def test_a_log_file_that_cannot_be_opened_is_a_clear_error(start_proxy, tmp_path):
+    p = start_proxy("--user", "t", config={"log_file": str(tmp_path / "missing" / "proxy.log")})
+    assert p.wait_for_exit(20) == 1
+    assert proxyproc.wait_until(lambda: "argo-proxy: cannot open the log file" in p.log())
+    assert "missing" in p.log() and "Traceback" not in p.log() and "Listening on" not in p.log()
