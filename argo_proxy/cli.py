@@ -13,7 +13,7 @@ import subprocess
 import sys
 import threading
 
-from . import __version__, config as configmod, version_text
+from . import __version__, config as configmod, logs, version_text
 from .config import ConfigError
 from .guard import is_loopback
 
@@ -137,7 +137,13 @@ def main(argv=None) -> int:
     except ConfigError as exc:
         print("argo-proxy: configuration error: %s" % exc, file=sys.stderr)
         return 1
-    setup_logging(cfg.verbose, quiet)
+    serving = not (args.show or args.validate)
+    try:
+        setup_logging(cfg.verbose, quiet, cfg if serving else None)
+    except OSError as exc:
+        print("argo-proxy: cannot open the log file %s (log_file): %s"
+              % (cfg.log_file, exc.strerror or exc), file=sys.stderr)
+        return 1
     for warning in cfg.warnings:
         log.warning("%s", warning)
     resolve_user(cfg)
@@ -151,15 +157,14 @@ def main(argv=None) -> int:
     return serve(cfg)
 
 
-def setup_logging(verbose, quiet):
-    level = logging.WARNING if quiet else logging.DEBUG if verbose else logging.INFO
-    root = logging.getLogger("argo_proxy")
-    if not root.handlers:
-        handler = logging.StreamHandler(sys.stderr)
-        handler.setFormatter(logging.Formatter("%(asctime)s | %(levelname)-7s | %(message)s"))
-        root.addHandler(handler)
-        root.propagate = False
-    root.setLevel(level)
+def setup_logging(verbose, quiet, cfg=None):
+    """stderr at the level the flags ask for; with a config, its log file and format too
+    (logs.setup raises OSError if the file cannot be opened)."""
+    if cfg is None:
+        logs.setup(verbose, quiet)
+    else:
+        logs.setup(verbose, quiet, log_file=cfg.log_file, log_format=cfg.log_format,
+                   log_max_mb=cfg.log_max_mb, log_keep=cfg.log_keep)
 
 
 def interactive() -> bool:
@@ -292,5 +297,6 @@ def serve(cfg) -> int:
             log.warning("stopping with %d request(s) still running", left)
         server.server_close()
         app.stop()
+        logs.flush()   # the buffered access lines: nothing is lost on SIGTERM
     log.info("stopped")
     return 0

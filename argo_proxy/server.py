@@ -15,7 +15,7 @@ import threading
 import time
 from urllib.parse import parse_qs, urlsplit
 
-from . import __version__
+from . import __version__, logs
 from .clientconn import (MIN_BODY_RATE, DeadlineReader, Refusal, body_seconds, check_head, chunk_size,
                          linger)
 from .clientstream import ClientStream, Monitor
@@ -167,11 +167,13 @@ class Handler(http.server.BaseHTTPRequestHandler):
             unread = req.unread_body()
             if unread or out.close_connection:
                 self.close_connection = True  # unread body bytes would corrupt the next request
-            server.request_finished()
-            trace.route = req.route.pattern if req.route is not None else None
-            trace.surface, trace.model = out.style, req.model
-            observer.finish(trace, out.status, out.error)
-            self._access_log(req, out, started)
+            try:
+                self._access_log(req, out, started, trace.id)
+                trace.route = req.route.pattern if req.route is not None else None
+                trace.surface, trace.model = out.style, req.model
+                observer.finish(trace, out.status, out.error)
+            finally:
+                server.request_finished()   # last: a draining shutdown waits for the lines above
             if unread and not out.gone:
                 self.wfile.flush()
                 linger(self.connection, self.rfile, self._declared())
@@ -229,10 +231,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 raise Refusal(400, "Malformed chunked request body.")
             parts.append(part)
 
-    def _access_log(self, req, out, started):
-        ms = (time.monotonic() - started) * 1000
-        log.info("%s %s model=%s status=%s %.1fms", self.command, req.path,
-                 req.model or "-", out.status or "-", ms)
+    def _access_log(self, req, out, started, request_id):
+        logs.access(self.command, req.path, req.model, out.status,
+                    (time.monotonic() - started) * 1000, request_id)   # buffered: no write per request
         if log.isEnabledFor(logging.DEBUG) and req.body:
             log.debug("request body: %s", loggable(req.body))
 
@@ -259,18 +260,22 @@ def _too_large(limit):
                       % (limit // (1024 * 1024)), code="request_too_large")
 
 
-_SECRET_KEY = re.compile(r'("(?:[^"]*(?:authorization|api[_-]?key|password|secret|token))"\s*:\s*)"[^"]*"',
-                         re.IGNORECASE)
-_BASE64 = re.compile(r"(base64,)([A-Za-z0-9+/=]{64})[A-Za-z0-9+/=]+")
+_SECRET_KEY = re.compile(r'("[^"]*(?:authorization|api[_-]?key|(?<![a-z])key|password|secret|token|'
+                         r'credentials?|cookie)"\s*:\s*)"(?:[^"\\]|\\.)*(?:"|\\?\Z)', re.IGNORECASE)
+_KEY_SHAPED = re.compile(r"\b(Bearer\s+|sk-(?:ant-|proj-)?|AIza)[A-Za-z0-9._~+/=-]{8,}")
+_BASE64_RUN = re.compile(r"[A-Za-z0-9+/]{64,}={0,2}")   # data URLs, Anthropic/Google image "data"
+_LOGGABLE_WINDOW = 65536
 
 
 def loggable(body: bytes, limit=2000) -> str:
-    """A request/response body for the debug log: secrets masked, base64 and length cut."""
-    text = body.decode("utf-8", "replace")
-    text = _SECRET_KEY.sub(r'\1"***"', text)
-    text = _BASE64.sub(lambda m: m.group(1) + m.group(2)[:16] + "...", text)
-    if len(text) > limit:
-        text = text[:limit] + "...[%d more chars]" % (len(text) - limit)
+    """A request/response body for the debug log: secret values and key-shaped strings masked,
+    base64 runs cut to 16 characters, at most `limit` characters (of the first 64 KB)."""
+    text = body[:_LOGGABLE_WINDOW].decode("utf-8", "replace")
+    text = _SECRET_KEY.sub(r'\1"***"', text)   # an unterminated value at the window's end too
+    text = _KEY_SHAPED.sub(lambda m: m.group(1) + "***", text)
+    text = _BASE64_RUN.sub(lambda m: m.group(0)[:16] + "...", text)
+    if len(text) > limit or len(body) > _LOGGABLE_WINDOW:
+        text = text[:limit] + "...[%d bytes in all]" % len(body)
     return text
 
 
