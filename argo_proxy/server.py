@@ -20,6 +20,7 @@ from .clientconn import (MIN_BODY_RATE, DeadlineReader, Refusal, body_seconds, c
                          linger)
 from .clientstream import ClientStream, Monitor
 from .errors import ProxyError, error_bytes
+from .headers import HeadError, read_headers
 from .observe import new_id
 from .request import Request
 
@@ -112,16 +113,38 @@ class Handler(http.server.BaseHTTPRequestHandler):
         out.fail(ProxyError(code, message or _REASONS.get(code, ("Error",))[0]))
 
     def parse_request(self):
-        """The stdlib's parse, then the strict checks it leaves out (clientconn.check_head)."""
-        if not super().parse_request():
+        """The request line and head, read strictly (headers.read_headers, clientconn.check_head);
+        False after an error answer."""
+        self.command, self.request_version, self.close_connection = None, "HTTP/0.9", True
+        self.requestline = line = str(self.raw_requestline, "iso-8859-1").rstrip("\r\n")
+        words = line.split()
+        if not words:
             return False
         try:
+            if len(words) != 3:
+                raise Refusal(400, "Bad request syntax (%r)." % line[:100])
+            self.command, self.path, self.request_version = words
+            if words[2][:5] == "HTTP/" and words[2][5:6].isdigit() and words[2][5:6] >= "2":
+                raise Refusal(505, "HTTP version %r is not supported; use HTTP/1.1." % words[2][:20])
+            if self.path.startswith("//"):
+                self.path = "/" + self.path.lstrip("/")
+            self.headers = read_headers(self.rfile.readline)
             if self.reader.eof:
                 raise Refusal(400, "The request head ended before its blank line.")
             self.body_len = check_head(self.command, self.request_version, self.headers)
-        except Refusal as refusal:
+        except (Refusal, HeadError) as refusal:
             self.send_error(refusal.status, refusal.message)
             return False
+        return self._connection_options()
+
+    def _connection_options(self):
+        """Keep-alive from the version and Connection; Expect: 100-continue answered."""
+        connection = (self.headers.get("Connection") or "").lower()
+        self.close_connection = self.request_version < "HTTP/1.1" and connection != "keep-alive" \
+            or connection == "close"
+        if (self.headers.get("Expect") or "").lower() == "100-continue" \
+                and self.request_version >= "HTTP/1.1":
+            return self.handle_expect_100()
         return True
 
     def handle_expect_100(self):

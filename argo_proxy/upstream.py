@@ -13,7 +13,7 @@ import threading
 import time
 from urllib.parse import urlsplit
 
-from . import __version__
+from . import __version__, wire
 from .errors import NETWORK_HINT, ProxyError
 
 log = logging.getLogger("argo_proxy")
@@ -24,38 +24,6 @@ IDLE_DROP = 50.0        # pooled connections idle longer than this are closed, n
 NO_TIMEOUT = float("inf")   # read_timeout for a stream that may stay quiet (calls have deadlines)
 STALE_ERRORS = (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError,
           ConnectionAbortedError)
-
-
-class _OneWrite:
-    """http.client sends the head and the body in two writes (two packets); send them in one."""
-
-    def _send_output(self, message_body=None, encode_chunked=False):
-        if isinstance(message_body, bytes) and not encode_chunked and len(message_body) < 65536:
-            self._buffer.extend((b"", b""))
-            head = b"\r\n".join(self._buffer)
-            del self._buffer[:]
-            self.send(head + message_body)
-            return
-        super()._send_output(message_body, encode_chunked)
-
-
-class _KeepsSocket:
-    """http.client hands the socket of a close-delimited answer to the response and sets
-    conn.sock to None; keep a reference so a cancel or a new timeout still reaches it."""
-
-    live_sock = None
-
-    def connect(self):
-        super().connect()
-        self.live_sock = self.sock
-
-
-class _HTTPConnection(_OneWrite, _KeepsSocket, http.client.HTTPConnection):
-    pass
-
-
-class _HTTPSConnection(_OneWrite, _KeepsSocket, http.client.HTTPSConnection):
-    pass
 
 
 class Cancel:
@@ -93,8 +61,7 @@ class Cancel:
 
 
 def _socket_of(conn):
-    """The connection's socket, also while a close-delimited response owns it."""
-    return conn.sock or getattr(conn, "live_sock", None)
+    return conn.sock
 
 
 def _shutdown(conn):
@@ -249,14 +216,16 @@ class Upstream:
             raise ProxyError(500, "Bad upstream URL %r: it must start with http:// or https://" % url,
                              source="proxy")
         key, target = self._route(parts)
+        host = wire.host_header(parts.hostname, key[2], 443 if key[0] == "https" else 80)
         headers = _with_defaults(headers, body)
+        if isinstance(body, str):
+            body = body.encode("utf-8")
         for _ in range(3):  # a pooled connection may have been closed by the server meanwhile
             conn, reused = self._acquire(key, parts)
             cancel.attach(conn)
             try:
                 self._connect(conn, url, read_timeout)
-                conn.request(method, target if key[3] else _path(parts), body=body, headers=headers)
-                raw = conn.getresponse()
+                raw = _exchange(conn, method, target, host, headers, body)
             except STALE_ERRORS as exc:
                 conn.close()
                 cancel.check()
@@ -267,6 +236,9 @@ class Upstream:
             except socket.timeout:
                 conn.close()
                 raise _timeout(url, read_timeout or self.read_timeout)
+            except ProxyError:
+                conn.close()
+                raise
             except (OSError, http.client.HTTPException) as exc:
                 conn.close()
                 cancel.check()
@@ -280,7 +252,7 @@ class Upstream:
         port = parts.port or (443 if parts.scheme == "https" else 80)
         proxy = proxy_for(parts.scheme, parts.hostname)
         key = (parts.scheme, parts.hostname, port, proxy)
-        absolute = proxy and parts.scheme == "http"
+        absolute = proxy and parts.scheme == "http"   # a plain-HTTP proxy wants the whole URL
         target = parts.geturl() if absolute else _path(parts)
         return key, target
 
@@ -309,13 +281,13 @@ class Upstream:
             p = urlsplit(proxy)
             phost, pport = p.hostname, p.port or 8080
             if scheme == "https":
-                conn = _HTTPSConnection(phost, pport, context=self._ssl_context())
+                conn = wire.TLSConnection(phost, pport, context=self._ssl_context())
                 conn.set_tunnel(host, port)
                 return conn
-            return _HTTPConnection(phost, pport)
+            return wire.Connection(phost, pport)
         if scheme == "https":
-            return _HTTPSConnection(host, port, context=self._ssl_context())
-        return _HTTPConnection(host, port)
+            return wire.TLSConnection(host, port, context=self._ssl_context())
+        return wire.Connection(host, port)
 
     def _connect(self, conn, url, read_timeout):
         if conn.sock is None:
@@ -380,6 +352,22 @@ def _no_proxy(host):
         if entry == "*" or (entry and (host == entry or host.endswith("." + entry))):
             return True
     return False
+
+
+def _exchange(conn, method, target, host, headers, body):
+    """Write the request on the connection and read the answer's head."""
+    try:
+        head = wire.request_head(method, target, host, headers, body)
+    except (ValueError, UnicodeError) as exc:
+        raise ProxyError(500, "Cannot send the request upstream: %s" % exc, source="proxy")
+    wire.send(conn, head, body)
+    raw = wire.Response(conn.sock, method=method)
+    try:
+        raw.begin()
+    except BaseException:
+        raw.close()
+        raise
+    return raw
 
 
 def _path(parts):

@@ -210,8 +210,8 @@ def test_head_and_body_leave_in_one_write(fake, client):
                           b'"messages":[{"role":"user","content":"hi"}]}')
     resp.read()
     conn = client._pools[next(iter(client._pools))][0][0]
-    original = conn.send
-    conn.send = lambda data: (sent.append(data), original(data))[1]
+    original = conn.write
+    conn.write = lambda data: (sent.append(data), original(data))[1]
     client.request("POST", fake.url + "/api/v1/resource/chat/", body=b'{"user":"u","model":"gpt4o",'
                    b'"messages":[{"role":"user","content":"again"}]}').read()
     assert len(sent) == 1 and sent[0].endswith(b'"again"}]}') and sent[0].startswith(b"POST ")
