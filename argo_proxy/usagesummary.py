@@ -87,7 +87,7 @@ class Summary:
             return   # same format (usagefile writes logs.iso_time): text order is time order
         key = item["ts"][:10] if self.group_by == "day" else item.get(self.group_by)
         if key is not None and not isinstance(key, str):
-            key = str(key)
+            key = json.dumps(key)
         row = self.groups.get(key)
         if row is None:
             row = self.groups[key] = dict.fromkeys(COUNTS, 0)
