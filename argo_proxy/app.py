@@ -6,7 +6,7 @@ import logging
 import threading
 import time
 
-from . import images, surfaces, upstreams
+from . import images, surfaces, upstreams, usagefile
 from .convert import presets
 from .observe import Observer
 from .models import ModelRegistry, lookup_key as model_key, family as family_of
@@ -39,6 +39,9 @@ class App:
         self.guard = Guard(config)
         self.observer = Observer("LlamaStack" if config.llamastack_mode else "Argo",
                                  per_user=config.username_passthrough)
+        self.usage = usagefile.open_log(config)   # usage_file; raises UsageFileError
+        if self.usage is not None:
+            self.observer.add_sink(self.usage.record)
         self._stop = threading.Event()
         self.toolset = build_toolset(config, self.upstream, sampler=make_sampler(self),
                                      models=self.models)
@@ -117,6 +120,8 @@ class App:
 
     def stop(self):
         self._stop.set()
+        if self.usage is not None:
+            self.usage.close()   # the buffered usage lines: nothing is lost on SIGTERM
         if self.toolset is not None:
             self.toolset.close()
         self.upstream.close()

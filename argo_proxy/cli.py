@@ -20,7 +20,7 @@ from .guard import is_loopback
 log = logging.getLogger("argo_proxy")
 
 # `argo-proxy NAME ...` runs the module's main(argv) -> exit status (imported only then).
-SUBCOMMANDS = {"doctor": "argo_proxy.doctor"}
+SUBCOMMANDS = {"doctor": "argo_proxy.doctor", "usage": "argo_proxy.usagecmd"}
 
 
 class _Version(argparse.Action):
@@ -266,7 +266,12 @@ def install_signal_handlers(server):
 def serve(cfg) -> int:
     from .app import App
     from .server import make_server
-    app = App(cfg)
+    from .usagefile import UsageFileError
+    try:
+        app = App(cfg)
+    except UsageFileError as exc:
+        print("argo-proxy: %s" % exc, file=sys.stderr)
+        return 1
     try:
         server = make_server(app)
     except OSError as exc:

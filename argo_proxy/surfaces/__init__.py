@@ -35,6 +35,8 @@ def register(app):
         r.add("POST", base + "/{target:path}", lazy("google", "generate"), style="google")
     r.add("GET", "/v1beta/models", lazy("google", "list_models"), style="google")
     r.add("GET", "/v1beta/models/{model:path}", lazy("google", "get_model"), style="google")
+    usage = lazy("usage", "summary")
+    r.add("GET", "/argo/usage", usage)   # the proxy's own path, in every mode
     if mode == "llamastack":
         passthrough.register_everything(r)   # every path not served above goes to LlamaStack
         return
@@ -46,5 +48,6 @@ def register(app):
     r.add("GET", "/v1/responses/{id}/input_items", lazy("responses", "input_items"))
     r.add("POST", "/v1/chat", lazy("argo", "chat"))
     r.add("POST", "/v1/embed", lazy("argo", "embed"))
+    r.add("GET", "/v1/usage", usage)     # LlamaStack mode: /v1/... is LlamaStack's
     if mode == "native-openai":
         passthrough.register(r)
