@@ -8,6 +8,7 @@ import time
 
 from . import images, surfaces, upstreams
 from .convert import presets
+from .dumps import ErrorDumps
 from .observe import Observer
 from .models import ModelRegistry, lookup_key as model_key, family as family_of
 from .guard import Guard
@@ -39,6 +40,11 @@ class App:
         self.guard = Guard(config)
         self.observer = Observer("LlamaStack" if config.llamastack_mode else "Argo",
                                  per_user=config.username_passthrough)
+        self.dumps = None
+        if config.dump_errors:   # dumps.FolderError if the folder cannot be made or written
+            self.dumps = ErrorDumps(config.dump_errors, config.dump_max_files, config.dump_max_mb,
+                                    secrets=[config.proxy_api_key])
+            self.observer.add_sink(self.dumps.sink)
         self._stop = threading.Event()
         self.toolset = build_toolset(config, self.upstream, sampler=make_sampler(self),
                                      models=self.models)
@@ -117,6 +123,8 @@ class App:
 
     def stop(self):
         self._stop.set()
+        if self.dumps is not None:
+            self.dumps.stop()   # what is queued is written
         if self.toolset is not None:
             self.toolset.close()
         self.upstream.close()
