@@ -105,12 +105,12 @@ def build_record(snap) -> dict:
     elif err is not None and err.source == "network":
         upstream["error"] = redact(err.message)
     return {"request_id": snap["id"], "time": iso_time(snap["wall"]),
-          "method": snap["method"], "path": _text(snap["path"]),
-          "surface": snap["surface"], "model": _text(snap["model"]),
-          "user": _text(snap["user"]), "stream": snap["stream"],
-          "elapsed_ms": round(snap["elapsed"] * 1000, 1) if snap["elapsed"] else None,
-          "failure": failure_entry(err, snap), "upstream": upstream,
-          "client": client_entry(snap), "repeats": 0, "repeat_ids": [], "last_repeat": None}
+            "method": snap["method"], "path": _text(snap["path"]),
+            "surface": snap["surface"], "model": _text(snap["model"]),
+            "user": _text(snap["user"]), "stream": snap["stream"],
+            "elapsed_ms": round(snap["elapsed"] * 1000, 1) if snap["elapsed"] else None,
+            "failure": failure_entry(err, snap), "upstream": upstream,
+            "client": client_entry(snap), "repeats": 0, "repeat_ids": [], "last_repeat": None}
 
 
 def failure_entry(err, snap):
