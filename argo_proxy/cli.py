@@ -265,8 +265,13 @@ def install_signal_handlers(server):
 
 def serve(cfg) -> int:
     from .app import App
+    from .dumps import FolderError
     from .server import make_server
-    app = App(cfg)
+    try:
+        app = App(cfg)
+    except FolderError as exc:   # like an unopenable log file: said plainly, exit 1
+        print("argo-proxy: %s" % exc, file=sys.stderr)
+        return 1
     try:
         server = make_server(app)
     except OSError as exc:
