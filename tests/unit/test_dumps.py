@@ -108,6 +108,17 @@ def test_the_client_body_is_in_the_surfaces_style_and_network_failures_record_th
     assert rec["client"]["body"]["error"]["message"].endswith("(request req_net; a network problem)")
 
 
+def test_an_error_after_the_stream_opened_says_so(make):
+    d = make()
+    trace = failed("req_st", "Argo went away")
+    trace.status, trace.stream = 200, True
+    dump_one(d, trace)
+    rec = load(d, files(d)[0])
+    assert rec["client"]["status"] == 200 and rec["client"]["in_stream"] is True
+    assert rec["stream"] is True and rec["client"]["body"]["error"]["message"].startswith(
+        "Argo went away (request req_st;")
+
+
 def test_secrets_images_and_the_proxy_key_never_reach_a_dump(make):
     d = make(secrets=[KEY])
     body = json.dumps({"model": "gpt4o", "api_key": "hunter2hunter2", "messages": [
