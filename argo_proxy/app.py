@@ -6,7 +6,7 @@ import logging
 import threading
 import time
 
-from . import images, surfaces, upstreams, usagefile
+from . import images, surfaces, upstreams
 from .convert import presets
 from .observe import Observer
 from .models import ModelRegistry, lookup_key as model_key, family as family_of
@@ -39,13 +39,25 @@ class App:
         self.guard = Guard(config)
         self.observer = Observer("LlamaStack" if config.llamastack_mode else "Argo",
                                  per_user=config.username_passthrough)
-        self.usage = usagefile.open_log(config)   # usage_file; raises UsageFileError
-        if self.usage is not None:
-            self.observer.add_sink(self.usage.record)
+        self.usage = self.dumps = None
+        self._add_sinks(config)
         self._stop = threading.Event()
         self.toolset = build_toolset(config, self.upstream, sampler=make_sampler(self),
                                      models=self.models)
         surfaces.register(self)
+
+    def _add_sinks(self, config):
+        """The usage file and the error dumps, when configured (each raises a ConfigError
+        naming its file when it cannot be used)."""
+        if config.usage_file:
+            from . import usagefile
+            self.usage = usagefile.open_log(config)
+            self.observer.add_sink(self.usage.record)
+        if config.dump_errors:
+            from .dumps import ErrorDumps
+            self.dumps = ErrorDumps(config.dump_errors, config.dump_max_files, config.dump_max_mb,
+                                    secrets=[config.proxy_api_key])
+            self.observer.add_sink(self.dumps.sink)
 
     def adapter(self, kind, family):
         """The upstream adapter for a request (THE routing table decides)."""
@@ -122,6 +134,8 @@ class App:
         self._stop.set()
         if self.usage is not None:
             self.usage.close()   # the buffered usage lines: nothing is lost on SIGTERM
+        if self.dumps is not None:
+            self.dumps.stop()   # what is queued is written
         if self.toolset is not None:
             self.toolset.close()
         self.upstream.close()

@@ -266,10 +266,9 @@ def install_signal_handlers(server):
 def serve(cfg) -> int:
     from .app import App
     from .server import make_server
-    from .usagefile import UsageFileError
     try:
         app = App(cfg)
-    except UsageFileError as exc:
+    except ConfigError as exc:   # a usage file or dump folder that cannot be used: exit 1
         print("argo-proxy: %s" % exc, file=sys.stderr)
         return 1
     try:

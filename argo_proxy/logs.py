@@ -19,6 +19,7 @@ import atexit
 import json
 import logging
 import os
+import re
 import sys
 import threading
 import time
@@ -118,6 +119,33 @@ def json_access(t, method, path, model, status, ms, request_id) -> str:
                _string(path), "null" if model is None else _string(model),
                status if type(status) is int else "null" if status is None else _string(str(status)),
                ms)
+
+
+# -- redaction: what a body may show in the debug log and the error dumps ---------------------
+
+_SECRET_KEY = re.compile(r'("[^"]*(?:authorization|api[_-]?key|(?<![a-z])key|password|secret|token|'
+                         r'credentials?|cookie)"\s*:\s*)"(?:[^"\\]|\\.)*(?:"|\\?\Z)', re.IGNORECASE)
+_KEY_SHAPED = re.compile(r"\b(Bearer\s+|sk-(?:ant-|proj-)?|AIza)[A-Za-z0-9._~+/=-]{8,}")
+_BASE64_RUN = re.compile(r"[A-Za-z0-9+/]{64,}={0,2}")   # data URLs, Anthropic/Google image "data"
+_LOGGABLE_WINDOW = 65536
+
+
+def redact(text: str) -> str:
+    """Secret values (JSON members named like a key, token, password...) and key-shaped
+    strings masked, base64 runs cut to 16 characters. A value cut off by the end of `text`
+    (a window of a longer body) is masked too."""
+    text = _SECRET_KEY.sub(r'\1"***"', text)
+    text = _KEY_SHAPED.sub(lambda m: m.group(1) + "***", text)
+    return _BASE64_RUN.sub(lambda m: m.group(0)[:16] + "...", text)
+
+
+def loggable(body: bytes, limit=2000) -> str:
+    """A request/response body for the debug log: redacted (see `redact`), at most `limit`
+    characters (of the first 64 KB)."""
+    text = redact(body[:_LOGGABLE_WINDOW].decode("utf-8", "replace"))
+    if len(text) > limit or len(body) > _LOGGABLE_WINDOW:
+        text = text[:limit] + "...[%d bytes in all]" % len(body)
+    return text
 
 
 class TextFormatter(logging.Formatter):

@@ -21,6 +21,7 @@ from .clientconn import (MIN_BODY_RATE, DeadlineReader, Refusal, body_seconds, c
 from .clientstream import ClientStream, Monitor
 from .errors import ProxyError, error_bytes
 from .headers import HeadError, read_headers
+from .logs import loggable
 from .observe import new_id
 from .request import Request
 
@@ -281,25 +282,6 @@ def unauthorised():
 def _too_large(limit):
     return ProxyError(413, "Request body is larger than the %d MB limit (max_body_mb)."
                       % (limit // (1024 * 1024)), code="request_too_large")
-
-
-_SECRET_KEY = re.compile(r'("[^"]*(?:authorization|api[_-]?key|(?<![a-z])key|password|secret|token|'
-                         r'credentials?|cookie)"\s*:\s*)"(?:[^"\\]|\\.)*(?:"|\\?\Z)', re.IGNORECASE)
-_KEY_SHAPED = re.compile(r"\b(Bearer\s+|sk-(?:ant-|proj-)?|AIza)[A-Za-z0-9._~+/=-]{8,}")
-_BASE64_RUN = re.compile(r"[A-Za-z0-9+/]{64,}={0,2}")   # data URLs, Anthropic/Google image "data"
-_LOGGABLE_WINDOW = 65536
-
-
-def loggable(body: bytes, limit=2000) -> str:
-    """A request/response body for the debug log: secret values and key-shaped strings masked,
-    base64 runs cut to 16 characters, at most `limit` characters (of the first 64 KB)."""
-    text = body[:_LOGGABLE_WINDOW].decode("utf-8", "replace")
-    text = _SECRET_KEY.sub(r'\1"***"', text)   # an unterminated value at the window's end too
-    text = _KEY_SHAPED.sub(lambda m: m.group(1) + "***", text)
-    text = _BASE64_RUN.sub(lambda m: m.group(0)[:16] + "...", text)
-    if len(text) > limit or len(body) > _LOGGABLE_WINDOW:
-        text = text[:limit] + "...[%d bytes in all]" % len(body)
-    return text
 
 
 class ProxyServer(http.server.ThreadingHTTPServer):

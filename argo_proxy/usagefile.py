@@ -25,6 +25,7 @@ import logging
 import os
 import threading
 
+from .config import ConfigError
 from .logs import RotatingFile, iso_time
 
 FLUSH_INTERVAL = 1.0    # seconds between writes of the buffered lines
@@ -37,7 +38,7 @@ _json = json.JSONEncoder(separators=(",", ":")).encode   # ASCII: any text survi
 log = logging.getLogger("argo_proxy")
 
 
-class UsageFileError(Exception):
+class UsageFileError(ConfigError):
     """The usage file cannot be opened (a start-up error; the message says which and why)."""
 
 
