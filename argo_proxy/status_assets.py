@@ -25,9 +25,9 @@ border:1px solid currentColor}
 .numbers{display:flex;gap:28px;flex-wrap:wrap}
 .numbers div{display:flex;flex-direction:column}.numbers b{font-size:24px}
 .numbers span{color:var(--muted);font-size:12px}
-svg.chart{width:100%;height:150px;display:block}
+svg.chart{width:100%;height:auto;max-height:220px;display:block}
 .axis,.grid{stroke:var(--line);stroke-width:1}
-.tick,.empty{fill:var(--muted);font-size:10px}
+.tick,.empty{fill:var(--muted);font-size:11px}
 .bar{fill:var(--accent)}.bar-error{fill:var(--bad)}
 .line-p50,.line-p95{fill:none;stroke-width:1.5}
 .line-p50{stroke:var(--accent)}.line-p95{stroke:var(--warn)}

@@ -8,7 +8,7 @@ from html import escape
 
 from .observe import LATENCY_BUCKETS, MINUTES
 
-WIDTH, HEIGHT, LEFT, BOTTOM = 600, 140, 44, 18   # viewBox and the margins for the axis labels
+WIDTH, HEIGHT, LEFT, BOTTOM = 1000, 150, 52, 18   # viewBox and the margins for the axis labels
 PLOT_W, PLOT_H = WIDTH - LEFT - 4, HEIGHT - BOTTOM - 6
 LOW, HIGH = LATENCY_BUCKETS[0], LATENCY_BUCKETS[-1]   # the latency axis (log scale)
 GRID = ((0.01, "10 ms"), (0.1, "100 ms"), (1.0, "1 s"), (10.0, "10 s"), (100.0, "100 s"))
@@ -28,7 +28,7 @@ def _clock(minute):
 
 def _svg(kind, label, body, points):
     return ('<svg class="chart" data-chart="%s" data-points="%d" viewBox="0 0 %d %d" role="img" '
-            'aria-label="%s" preserveAspectRatio="none">%s%s</svg>'
+            'aria-label="%s">%s%s</svg>'
             % (kind, points, WIDTH, HEIGHT, escape(label), _time_axis(), "".join(body)))
 
 

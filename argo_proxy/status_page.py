@@ -95,7 +95,7 @@ def login_page() -> str:
 def live(view) -> str:
     """The part the script swaps in on every refresh."""
     return '<main id="live">%s%s%s%s%s%s</main>' % (
-        _overview(view), _upstream(view), _traffic(view), _models(view), _tools(view),
+        _overview(view), _upstream(view), _models(view), _traffic(view), _tools(view),
         _errors(view))
 
 
@@ -157,14 +157,14 @@ def _tools(v):
     sources = v["tool_sources"]
     if sources is None:
         return _card("Tool sources", '<p class="muted">None configured (mcp_servers, '
-                     'llamastack_url).</p>', card_id="tools")
+                     'llamastack_url).</p>', wide=True, card_id="tools")
     rows = "".join('<tr><td>%s</td><td><span class="pill %s">%s</span></td><td>%d</td><td>%s</td>'
                    "</tr>" % (e(s["source"]), "good" if s.get("ok") else "bad",
                               "ok" if s.get("ok") else "not available", s.get("tools", 0),
                               e(s.get("error", ""))) for s in sources)
     return _card("Tool sources", "<table><thead><tr><th>source</th><th>status</th><th>tools</th>"
                  "<th>last error</th></tr></thead><tbody>%s</tbody></table>" % rows,
-                 card_id="tools")
+                 wide=True, card_id="tools")
 
 
 def _errors(v):
