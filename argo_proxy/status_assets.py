@@ -37,7 +37,8 @@ table{border-collapse:collapse;width:100%;font-size:13px}
 th,td{text-align:left;padding:4px 8px;border-bottom:1px solid var(--line);vertical-align:top}
 th{color:var(--muted);font-weight:600}
 td.msg{overflow-wrap:anywhere;min-width:260px}
-.scroll{overflow-x:auto}
+.scroll{overflow:auto;max-height:520px}
+td.nowrap{white-space:nowrap}
 .src{font-weight:600}.src.upstream,.src.network{color:var(--bad)}.src.client{color:var(--warn)}
 .src.proxy,.src.tool{color:var(--accent)}
 code{font:12px ui-monospace,SFMono-Regular,Menlo,monospace}

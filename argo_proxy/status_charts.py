@@ -6,7 +6,7 @@ import math
 import time
 from html import escape
 
-from .observe import LATENCY_BUCKETS, MINUTES
+from .observe import LATENCY_BUCKETS, MINUTES, Histogram
 
 WIDTH, HEIGHT, LEFT, BOTTOM = 1000, 150, 52, 18   # viewBox and the margins for the axis labels
 PLOT_W, PLOT_H = WIDTH - LEFT - 4, HEIGHT - BOTTOM - 6
@@ -18,8 +18,19 @@ def window(minutes, now=None):
     """[(minute, requests, errors, Histogram or None)] for each of the last MINUTES minutes,
     oldest first, from Stats.minutes (which holds only minutes that had requests)."""
     current = int((time.time() if now is None else now) // 60)
-    seen = {m: (n, e, h) for m, n, e, h in minutes}
+    seen = {}
+    for m, n, e, h in minutes:   # a minute may come twice: a slow request finishing late
+        if m in seen:
+            n, e, h = seen[m][0] + n, seen[m][1] + e, _merged(seen[m][2], h)
+        seen[m] = (n, e, h)
     return [(m,) + seen.get(m, (0, 0, None)) for m in range(current - MINUTES + 1, current + 1)]
+
+
+def _merged(a, b):
+    both = Histogram()
+    both.counts = [x + y for x, y in zip(a.counts, b.counts)]
+    both.total, both.count = a.total + b.total, a.count + b.count
+    return both
 
 
 def _clock(minute):

@@ -113,3 +113,20 @@ def test_same_origin_is_trusted_only_for_own_host_names_or_with_a_key():
     assert guard("127.0.0.1").same_origin("http://localhost:44497", "localhost:44497")
     assert not guard("127.0.0.1").same_origin("http://localhost:3000", "localhost:44497")
     assert not guard("127.0.0.1").same_origin("https://localhost:44497", "localhost:44497")
+
+
+def test_the_charts_merge_a_minute_recorded_twice():
+    # Stats.minutes gets a second slot for a minute when a slow request started in it finishes
+    # after a newer one: the chart must count both
+    from argo_proxy import status_charts
+    from argo_proxy.observe import Stats, Trace
+    stats, now = Stats(), 1_800_000_030.0   # 30 s into a minute
+    for started, elapsed in ((now - 70, 65.0), (now - 5, 0.2), (now - 69, 0.1), (now - 4, 0.3)):
+        trace = Trace("r", "POST", "/v1/chat/completions")
+        trace.wall, trace.elapsed, trace.status = started, elapsed, 200
+        stats.record(trace)
+    slots = status_charts.window(stats.snapshot()["minutes"], now)
+    assert len(slots) == 60 and [n for _, n, _, _ in slots[-2:]] == [2, 2]
+    assert slots[-2][3].count == 2 and slots[-2][3].quantile(1.0) == 120.0
+    svg = status_charts.requests_chart(slots)
+    assert svg.count('class="bar"') == 2 and 'data-points="2"' in svg
