@@ -174,7 +174,7 @@ def _errors(v):
                      card_id="errors")
     rows = "".join(
         '<tr class="error" data-request-id="%s"><td class="nowrap">%s</td><td class="nowrap">'
-        '<code>%s</code></td><td>%s</td><td><span class="src %s">%s</span></td><td>%s %s</td>'
+        '<code>%s</code></td><td>%s</td><td><span class="src %s">%s</span></td><td class="nowrap">%s %s</td>'
         '<td>%s</td><td class="msg">%s</td></tr>' % (e(r["request_id"]), when(r["time"], v["now"]), e(r["request_id"]),
                    e(r["status"]), e(r["source"]), e(r["source"]), e(r["method"]), e(r["path"]),
                    e(r["model"] or ""), e(r["message"]))
