@@ -172,14 +172,17 @@ def _errors(v):
     if not errors:
         return _card("Recent errors", '<p class="muted">No errors since start.</p>', wide=True,
                      card_id="errors")
-    rows = "".join(
-        '<tr class="error" data-request-id="%s"><td class="nowrap">%s</td><td class="nowrap">'
-        '<code>%s</code></td><td>%s</td><td><span class="src %s">%s</span></td><td class="nowrap">%s %s</td>'
-        '<td>%s</td><td class="msg">%s</td></tr>' % (e(r["request_id"]), when(r["time"], v["now"]), e(r["request_id"]),
-                   e(r["status"]), e(r["source"]), e(r["source"]), e(r["method"]), e(r["path"]),
-                   e(r["model"] or ""), e(r["message"]))
-        for r in reversed(errors))
+    rows = "".join(_error_row(r, v["now"]) for r in reversed(errors))
     return _card("Recent errors (newest first, last %d kept)" % v["errors_kept"],
                  '<div class="scroll"><table><thead><tr><th>when</th><th>request id</th>'
                  "<th>status</th><th>whose</th><th>request</th><th>model</th><th>message</th></tr>"
                  "</thead><tbody>%s</tbody></table></div>" % rows, wide=True, card_id="errors")
+
+
+def _error_row(r, now):
+    cells = (when(r["time"], now), "<code>%s</code>" % e(r["request_id"]), e(r["status"]),
+             '<span class="src %s">%s</span>' % (e(r["source"]), e(r["source"])),
+             "%s %s" % (e(r["method"]), e(r["path"])), e(r["model"] or ""), e(r["message"]))
+    classes = ("nowrap", "nowrap", "", "", "nowrap", "", "msg")
+    return '<tr class="error" data-request-id="%s">%s</tr>' % (e(r["request_id"]), "".join(
+        "<td%s>%s</td>" % (' class="%s"' % c if c else "", cell) for c, cell in zip(classes, cells)))
