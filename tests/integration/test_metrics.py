@@ -56,6 +56,7 @@ def value(fams, family, sample=None, **labels):
     return next(iter(found.values()))
 
 
+@pytest.mark.smoke
 def test_requests_streams_tokens_and_errors_are_counted(native_proxy, fake):
     p = native_proxy
     assert p.request("POST", "/v1/chat/completions", body=CHAT)[0] == 200

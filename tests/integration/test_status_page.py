@@ -6,6 +6,8 @@ import hashlib
 import re
 from types import SimpleNamespace
 
+import pytest
+
 from argo_proxy.guard import Guard
 from tests import proxyproc
 
@@ -29,6 +31,7 @@ def errors_shown(proxy, request_id, headers=None):
     return seen["page"]
 
 
+@pytest.mark.smoke
 def test_browsers_get_the_page_and_other_clients_the_json_welcome(proxy):
     status, head, body = proxy.request("GET", "/")
     assert status == 200 and "Point your client at /v1" in body["message"]
