@@ -258,6 +258,11 @@ class Monitor:
         with self._lock:
             self._watched.discard(stream)
 
+    def count(self, state) -> int:
+        """How many watched streams are in `state` now (OPEN: the client streams open now)."""
+        with self._lock:
+            return sum(1 for stream in self._watched if stream.state == state)
+
     def stop(self):
         self._stop.set()
 

@@ -43,11 +43,16 @@ class Guard:
         if cfg.socket:
             self.allowed_hosts.add(cfg.socket.lower())
         self.origins = {o.rstrip("/").lower() for o in cfg.cors_origins or ()}
+        self.keyed = bool(cfg.proxy_api_key)
         self._seen = {}   # Host header -> served? (bounded)
 
     def host_ok(self, host) -> bool:
         if not self.check_host or host is None:
             return True   # no Host (HTTP/1.0): not a browser
+        return self._own_name(host)
+
+    def _own_name(self, host) -> bool:
+        """The Host names a loopback address, localhost or an allowed host."""
         known = self._seen.get(host)
         if known is None:   # every request of a client sends the same Host: decide it once
             name = host_name(host)
@@ -57,6 +62,14 @@ class Guard:
                 self._seen[host] = known
         return known
 
+    def same_origin(self, origin, host) -> bool:
+        """A page the proxy served itself (the status page) calling it back: its Origin is
+        http://<Host>. Trusted when the Host is one of the proxy's own names (a rebound DNS name
+        is not), or when the proxy has a key (which such a page must then send anyway)."""
+        if not host or origin.lower() != "http://" + host.strip().lower():
+            return False
+        return self.keyed or self._own_name(host)
+
     def check(self, req, out) -> bool:
         """Raise for a refused request; set CORS headers for an allowed origin. True when the
         request was a CORS preflight, answered here."""
@@ -65,7 +78,7 @@ class Guard:
                              "127.0.0.1, ::1): Host %r is refused. Add it to allowed_hosts if "
                              "you mean it." % req.header("Host"), code="misdirected_request")
         origin = req.header("Origin")
-        if origin is None:
+        if origin is None or self.same_origin(origin, req.header("Host")):
             return False
         if origin.rstrip("/").lower() not in self.origins:
             raise ProxyError(403, "Requests from web pages are refused (Origin %r); add the "

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import threading
+import time
 
 ARGO_PREFIXES = ("argo:", "argo/")
 
@@ -173,11 +174,12 @@ def aliases_for(internal_id, display_name):
 class _Snapshot(object):
     """Immutable view of the table. Readers take one reference and use it."""
 
-    __slots__ = ("models", "by_id", "by_alias", "owner", "source")
+    __slots__ = ("models", "by_id", "by_alias", "owner", "source", "made")
 
     def __init__(self, rows, source):
         # rows: iterable of (internal_id, aliases, upstream_owned_by)
         self.source = source
+        self.made = time.time()   # when this table was made (its age: /metrics, the status page)
         self.by_id = {}      # lower id -> canonical id
         self.owner = {}      # canonical id -> owned_by for listings
         kept = []
@@ -317,7 +319,7 @@ class ModelRegistry(object):
             fam = family(iid)
             by_family[fam] = by_family.get(fam, 0) + 1
         return {"models": len(snap.models), "aliases": snap.alias_count(),
-                "by_family": by_family, "source": snap.source}
+                "by_family": by_family, "source": snap.source, "updated": snap.made}
 
     def refresh(self, fetch):
         """Replace the table from fetch(); on any failure keep the old one.

@@ -1,17 +1,20 @@
-"""Operations endpoints: health, version, model list, refresh, the injected tools."""
+"""Operations endpoints: health, version, metrics, the status page, model list, refresh, the
+injected tools."""
 
 from __future__ import annotations
 
 import platform
 
-from .. import __version__, build_info
+from .. import __version__, build_info, metrics, status_page
 from ..errors import ProxyError
+from ..server import key_ok, unauthorised
 
 
 def register(r, llamastack=False):
     r.add("GET", "/", welcome, public=True)
     r.add("GET", "/health", health, public=True)
     r.add("GET", "/version", version)
+    r.add("GET", "/metrics", prometheus)
     r.add("GET", "/argo/tools", list_tools)   # a path of the proxy's own: shadows nothing
     if llamastack:
         return  # /v1/models, /v1/tools and the rest are LlamaStack's own, passed through
@@ -22,8 +25,47 @@ def register(r, llamastack=False):
 
 
 def welcome(req, res):
+    """The status page for a browser (which must bring the key when one is set: the route is
+    public for the JSON welcome only); a one-line JSON welcome for everyone else."""
+    if "text/html" in (req.header("Accept") or "").lower():
+        status_page_or_login(req, res)
+        return
     res.json(200, {"message": "argo-proxy %s: an OpenAI-compatible gateway to Argo. "
-                              "Point your client at /v1." % __version__})
+                              "Point your client at /v1." % __version__},
+             headers={"Vary": "Accept"})
+
+
+def status_page_or_login(req, res):
+    app = req.app
+    if not key_ok(app.config.proxy_api_key, req.headers, req.query):
+        res.error = unauthorised()   # counted as the failure it is, answered as a page
+        res.send(401, status_page.login_page().encode("utf-8"), status_page.CONTENT_TYPE,
+                 status_page.HEADERS)
+        return
+    gauges = metrics.gauges(app, res)
+    view = status_page.view(app, app.observer.stats.snapshot(), gauges, _listening(app, res))
+    res.send(200, status_page.page(view).encode("utf-8"), status_page.CONTENT_TYPE,
+             status_page.HEADERS)
+
+
+def prometheus(req, res):
+    app = req.app
+    text = metrics.render(app.observer.stats.snapshot(), metrics.gauges(app, res),
+                          per_user=app.observer.stats.per_user)
+    res.send(200, text.encode("utf-8"), metrics.CONTENT_TYPE)
+
+
+def _listening(app, res):
+    """Where this connection came in: the Unix socket, or the address and real port."""
+    cfg = app.config
+    if cfg.socket:
+        return "unix:" + cfg.socket
+    try:
+        port = res.sock.getsockname()[1]
+    except (AttributeError, OSError, IndexError, TypeError):
+        port = cfg.port
+    host = cfg.host.strip("[]")
+    return "http://%s:%s" % ("[%s]" % host if ":" in host else host, port)
 
 
 def health(req, res):
