@@ -119,6 +119,23 @@ def in_context(err, request_id=None, upstream_name="Argo"):
     return told
 
 
+def in_context_body(data: bytes, err, request_id, upstream_name="Argo") -> bytes:
+    """An upstream's own JSON error body, relayed, with its message in context (as
+    in_context); the body keeps its shape. Bodies without a message string are unchanged."""
+    try:
+        obj = json.loads(data)
+    except ValueError:
+        return data
+    holder = obj.get("error") if isinstance(obj, dict) and isinstance(obj.get("error"), dict) else obj
+    for key in ("message", "detail"):
+        if isinstance(holder, dict) and isinstance(holder.get(key), str):
+            told = ProxyError(err.status, holder[key], source=err.source,
+                              upstream_status=err.upstream_status)
+            holder[key] = in_context(told, request_id, upstream_name).message
+            return json.dumps(obj).encode("utf-8")
+    return data
+
+
 def error_bytes(err: ProxyError, style: str = "openai") -> bytes:
     return json.dumps(err.body(style)).encode("utf-8")
 

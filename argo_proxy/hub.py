@@ -101,10 +101,11 @@ def answer(call, body, surface):
     if surface.protocol in adapter.protocols:
         adapter.relay(call, body, surface.path)
     elif encoder is not None:
-        relay_events(adapter.stream(call, body), encoder, call.out, usage.prompt_tokens(body))
+        relay_events(adapter.stream(call, body), encoder, call.out, usage.prompt_tokens(body),
+                     getattr(adapter, "estimates_usage", False))
     else:
         completion = adapter.complete(call, body)
-        note_usage(completion.get("usage"), False)
+        note_usage(completion.get("usage"), getattr(adapter, "estimates_usage", False))
         call.out.json(200, surface.reply(completion, call))
 
 
@@ -114,7 +115,7 @@ def note_usage(counts, estimated):
         observe.note_usage(counts.get("prompt_tokens"), counts.get("completion_tokens"), estimated)
 
 
-def relay_events(events, encoder, out, prompt_tokens=0):
+def relay_events(events, encoder, out, prompt_tokens=0, estimated=False):
     """Hub events -> the client's stream, through its encoder, as each event arrives. An
     upstream that reports no usage gets an estimate (prompt_tokens: the request's)."""
     events = iter(events)
@@ -129,7 +130,7 @@ def relay_events(events, encoder, out, prompt_tokens=0):
             data = encode_chunk(encoder, chunk)
             if data and not out.write(data):
                 return
-        note_usage(tally.usage(), tally.reported is None)
+        note_usage(tally.usage(), tally.reported is None or estimated)
         if tally.reported is None:
             out.write(encoder.usage(tally.usage()))
         out.write(encoder.end())

@@ -29,6 +29,7 @@ LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0
 MAX_LABELS = 200        # distinct values of a client-chosen label (model, user, tool) kept; then "other"
 RECENT_ERRORS = 50
 MINUTES = 60            # the status page's window
+OWN_ROUTES = ("/", "/metrics", "/health")   # left out of the per-minute traffic
 
 
 def new_id(offered=None) -> str:
@@ -245,7 +246,9 @@ class Stats:
             self.tokens[(model, "out", kind)] += trace.tokens_out
 
     def _minute(self, trace, failed):
-        minute = int(trace.wall // 60)
+        if trace.route in OWN_ROUTES:
+            return   # the status page polling itself is not traffic
+        minute = int((trace.wall + trace.elapsed) // 60)   # when it finished: slots stay in order
         if not self.minutes or self.minutes[-1][0] != minute:
             self.minutes.append([minute, 0, 0, Histogram()])
         slot = self.minutes[-1]

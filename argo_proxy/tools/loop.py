@@ -113,7 +113,8 @@ class Loop:
             body = _later_round(body)
         if totals:
             reply["usage"] = totals
-        observe.note_usage(totals.get("prompt_tokens"), totals.get("completion_tokens"))
+        observe.note_usage(totals.get("prompt_tokens"), totals.get("completion_tokens"),
+                           getattr(adapter, "estimates_usage", False))
         return reply
 
     # -- streaming -----------------------------------------------------------------------
@@ -148,7 +149,8 @@ class Loop:
             messages.extend(results)
             body = _later_round(body)
         counts = totals or tally.usage()
-        observe.note_usage(counts.get("prompt_tokens"), counts.get("completion_tokens"), not totals)
+        observe.note_usage(counts.get("prompt_tokens"), counts.get("completion_tokens"),
+                           not totals or getattr(adapter, "estimates_usage", False))
         out.send(encoder.usage(counts))
         out.send(encoder.end())
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from .. import observe
 from ..convert import usage
-from ..errors import ProxyError, upstream_message
+from ..errors import ProxyError, in_context_body, upstream_message
 from ..sse import DONE, EventSplitter
 
 # Client headers worth passing on to an OpenAI/Anthropic-compatible upstream.
@@ -69,6 +69,9 @@ def relay(call, reply, streaming=False, check=None, done=False):
         check(reply, data)
     if reply.status == 200:
         _note_usage(usage.scan(data))
+    elif reply.status >= 400:   # the upstream's own error, observed and put in context
+        out.error = upstream_error(reply, data)
+        data = in_context_body(data, out.error, out.request_id, out.upstream_name)
     extra = {theirs: reply.header(ours) for ours, theirs in RETURNED if reply.header(ours)}
     if not out.send(reply.status, data, ctype or None, extra):
         raise upstream_error(reply, data)   # keep-alives already went out with 200: say it in-stream

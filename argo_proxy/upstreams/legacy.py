@@ -25,6 +25,7 @@ def _dump(obj):
 
 class LegacyUpstream:
     protocols = ("argo-legacy",)
+    estimates_usage = True   # Argo's legacy API reports no usage: the counts are the proxy's
 
     def __init__(self, client, chat_url, stream_url, embed_url, real_stream=True,
                  tool_prompting=False, model_quirks=True, image_limits=None):

@@ -79,8 +79,6 @@ def test_each_model_call_leaves_one_line_with_the_tokens_the_client_was_told(
         assert not any(e["estimated"] for e in lines)
 
 
-@pytest.mark.xfail(strict=True, reason="the legacy adapter's token estimates reach the trace "
-                   "as reported counts (hub.answer / relay_events note them with estimated=False)")
 def test_standard_mode_estimates_are_marked_estimated(start_proxy, fake, tmp_path):
     path = str(tmp_path / "usage.jsonl")
     p = start_proxy("--user", "tester", config=config(fake, path))
