@@ -38,6 +38,7 @@ class Call:
         self.include_usage = include_usage   # stream_options.include_usage
         self.request = None                  # the client's own request, for surfaces that echo it
         self.preset = None                   # the agent preset the client named, if any
+        self.reshaped = False                # the body changed beyond model and user
         self.cancel = Cancel()
         out.on_disconnect(self.cancel.cancel)
 
@@ -91,6 +92,7 @@ def answer(call, body, surface):
     adapter.prepare(call, body)
     if call.preset is not None:
         presets.apply(body, call.preset)
+        call.reshaped = True
     encoder = surface.encoder(call) if call.stream else None
     if encoder is not None:
         call.out.error_event = encoder.error   # a failure after the stream opened

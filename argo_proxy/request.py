@@ -8,7 +8,7 @@ import math
 import re
 from urllib.parse import parse_qs, urlsplit
 
-from .convert import validate
+from .convert import rawjson, validate
 from .errors import ProxyError
 
 
@@ -27,6 +27,8 @@ class Request:
         self.route = None
         self.body = b""
         self.model = None  # set by routes, for the access log
+        self.raw_json = None   # convert.rawjson.Raw of the body json() decoded, if an object
+        self.parsed = None     # the object json() returned last (what raw_json describes)
         self._read_body = read_body
 
     def header(self, name, default=None):
@@ -50,9 +52,10 @@ class Request:
         if not self.body.strip():
             raise ProxyError(400, "Request body is empty; expected a JSON object.", code="invalid_json")
         odd = []   # NaN, Infinity and numbers too large for a double: found, then named
+        decoder = json.JSONDecoder(parse_constant=lambda name: odd.append(name) or _NAN,
+                                   parse_float=lambda text: _finite(text, odd))
         try:
-            data = json.loads(self.body, parse_constant=lambda name: odd.append(name) or _NAN,
-                              parse_float=lambda text: _finite(text, odd))
+            data, self.raw_json = rawjson.loads(self.body, decoder)
         except RecursionError:
             raise ProxyError(400, "Request body JSON is nested too deeply.", code="invalid_json")
         except ValueError as exc:
@@ -66,14 +69,23 @@ class Request:
                              code="invalid_json")
         if odd:
             _refuse_at(data, _non_finite, "a finite number (not %s)" % odd[0][:20])
-        if _MAYBE_SURROGATE.search(self.body):
+        if _maybe_surrogate(self.body):
             _refuse_at(data, _has_surrogate, "text without lone UTF-16 surrogates")
+        self.parsed = data
         return data
 
 
 _NAN = float("nan")
 _MAYBE_SURROGATE = re.compile(rb"\\u[dD][89a-fA-F]|\xed[\xa0-\xbf]")
 _SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _maybe_surrogate(body: bytes) -> bool:
+    """Could the body hold a lone surrogate (escaped, or as raw UTF-8 bytes)? The substring
+    tests are C-fast; the regex runs only where they hit."""
+    if b"\\ud" not in body and b"\\uD" not in body and b"\xed" not in body:
+        return False
+    return _MAYBE_SURROGATE.search(body) is not None
 
 
 def _finite(text, odd):

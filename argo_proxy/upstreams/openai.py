@@ -43,15 +43,26 @@ class OpenAIUpstream:
         return self._chat_url
 
     def prepare(self, call, body):
-        if self.image_limits is not None:
-            images.inline_images(body, self.image_limits)
+        if self.image_limits is not None and images.inline_images(body, self.image_limits):
+            call.reshaped = True
 
     def _fix(self, call, body):
-        if self.quirk_mode:
-            quirks.apply(body, call.model, call.family, mode=self.quirk_mode)
+        if self.quirk_mode and quirks.apply(body, call.model, call.family, mode=self.quirk_mode):
+            call.reshaped = True
         if self.sets_user:
             body["user"] = call.user
         return body
+
+    @staticmethod
+    def _encode(call, body) -> bytes:
+        """The body to send: the client's own text with `model` and `user` replaced when
+        nothing else changed (convert.rawjson), else encoded whole."""
+        req = call.req
+        if not call.reshaped and req.raw_json is not None and body is req.parsed:
+            data = req.raw_json.splice(body, ("model", "user"))
+            if data is not None:
+                return data
+        return json.dumps(body).encode("utf-8")
 
     def _post(self, call, body, streaming):
         headers = exchange.forward_headers(call, self.own_key, streaming, "application/json")
@@ -86,8 +97,7 @@ class OpenAIUpstream:
             body["user"] = call.user
         streaming = bool(body.get("stream"))
         headers = exchange.forward_headers(call, self.own_key, streaming)
-        reply = exchange.send(self.client, call, url, json.dumps(body).encode("utf-8"), headers,
-                              hold=streaming)
+        reply = exchange.send(self.client, call, url, self._encode(call, body), headers, hold=streaming)
         exchange.relay(call, reply, streaming, done=path in (None, "chat/completions"))
 
     def relay_if_served(self, call, body, path):

@@ -421,3 +421,19 @@ def test_passthrough_never_sends_the_proxys_own_key(start_proxy, fake):
     sdk_client.chat.completions.create(model="gpt4o", messages=[{"role": "user", "content": "x"}])
     sent = chat_requests(fake)[-1]
     assert "PROXYKEY" not in json.dumps(sent["headers"]) and sent["body"]["user"] == "fallback"
+
+
+def test_big_body_is_relayed_as_the_clients_own_text(native_proxy, fake):
+    """Only `model` and `user` change at the top: the rest of a large conversation reaches Argo
+    as the client wrote it (key order, spacing, raw UTF-8, escapes), not re-encoded."""
+    turns = [{"role": "user" if i % 2 == 0 else "assistant",
+              "content": "caf\u00e9 \u6f22\u5b57 \\\"q\\\" line %d\n" % i * 20} for i in range(200)]
+    text = '{ "messages" :%s,\n  "temperature": 0.25, "model": "gpt4o", "user": "someone-else" }' \
+        % json.dumps(turns, ensure_ascii=False)
+    status, _, body = native_proxy.request("POST", "/v1/chat/completions", text.encode("utf-8"),
+                                           {"Content-Type": "application/json"})
+    assert status == 200, body
+    raw = chat_requests(fake)[-1]["raw"].decode("utf-8")
+    assert len(text) > 100_000
+    assert raw == text.replace('"someone-else"', '"tester"')
+
