@@ -48,7 +48,25 @@ def header(res):
             "Headline figures are **unpinned** (every process free to run on any CPU, as users run it) and "
             "ours runs at its **default log level** (INFO, one line a request, to a file). Ratios compare "
             "ours with the **better** of argo-proxy %s and %s in the same run, figure by figure." % (
-                REF280, REF333), ""]
+                REF280, REF333), ""] + caution(res)
+
+
+def caution(res):
+    """A warning when other work on the machine disturbed many runs, or the run was a quick one."""
+    st = res["settings"]
+    kept = [r for per in (res.get("raw") or {}).values() for runs in per.values() for r in runs
+            if isinstance(r, dict) and r.get("foreign_cpu_cores") is not None]
+    over = [r for r in kept if r["foreign_cpu_cores"] > st["foreign_limit"]]
+    if not (st["quick"] or st["rounds"] < 3 or len(over) > len(kept) / 4):
+        return []
+    why = []
+    if st["quick"] or st["rounds"] < 3:
+        why.append("%d round(s) of %d s runs" % (st["rounds"], st["wrk_duration_s"]))
+    if len(over) > len(kept) / 4:
+        why.append("other work on the machine used more than %.2f cores during %d of %d runs (up to %.2f)" % (
+            st["foreign_limit"], len(over), len(kept), max(r["foreign_cpu_cores"] for r in over)))
+    return ["**Caution**: %s, so single figures can be off by tens of percent and pinned and unpinned "
+            "ratios can disagree; a full run on a quiet machine settles a target." % "; ".join(why), ""]
 
 
 def targets_section(res):

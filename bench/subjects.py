@@ -16,6 +16,7 @@ so a launcher stubs them out before their CLI runs (their start-up figures are l
 
 from __future__ import annotations
 
+import http.client
 import json
 import os
 import subprocess
@@ -162,7 +163,7 @@ def probe(subject, stream_check):
     try:
         status, body = http_post(subject.port, CHAT_PATH, b'{"model":"gpt4o","messages":[{"role":"user",'
                                  b'"content":"Say hello."}],"stream":false}')
-    except OSError as exc:
+    except (OSError, http.client.HTTPException) as exc:
         status, body = None, str(exc).encode()
     if status == 404:
         return "not available (POST /v1/chat/completions answers 404)"
@@ -178,7 +179,7 @@ def big_body_note(subject, body):
     """None when the subject answers a big request (a 2 MB conversation) with 200, else what it did."""
     try:
         status, answer = http_post(subject.port, CHAT_PATH, body, timeout=60.0)
-    except OSError as exc:
+    except (OSError, http.client.HTTPException) as exc:
         return "a %d-byte request failed: %s" % (len(body), exc)
     if status == 200:
         return None
