@@ -17,9 +17,15 @@ Tool rounds: with `"bench_call_tool": "add"` in a non-streaming chat body, the f
 offered tool whose name ends in "add" (arguments {"a": 2, "b": 3}) unless the last message is a
 tool result, in which case it answers with text.
 
-Streams: `max_tokens` in the request body is the number of content events (default --events);
-events are sent on a fixed schedule (--interval-ms apart, first one at once, later ones shifted by
-a per-stream phase so that concurrent streams do not emit in lock-step). Every content
+Streams: the number of content events and the time between them come from a marker
+`[bench events=N interval_ms=X]` in the messages (gateways may drop or rename body keys; argo-proxy
+3.3.3 does), else from `max_tokens` / `max_completion_tokens` and `bench_interval_ms` in the body,
+else --events / --interval-ms. Events are sent on a fixed schedule (first one at once, later ones
+shifted by a per-stream phase so that concurrent streams do not emit in lock-step).
+
+Big bodies: requests of any size are taken (a coding agent sends megabytes). Bodies over 64 KB are
+not parsed as JSON, only scanned for `"stream": true` and the marker, so that the fake stays far
+cheaper than any gateway in front of it. Every content
 event carries the time it was written, as `[t=SECONDS]` inside its text, where SECONDS is
 time.monotonic() (CLOCK_MONOTONIC: comparable across processes on the same machine). A client
 computes relay lag as its own time.monotonic() at arrival minus that stamp.
@@ -32,6 +38,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import re
 import signal
 import socket
 import sys
@@ -128,7 +135,8 @@ def _chunk(data: bytes) -> bytes:
 class Conn(asyncio.Protocol):
     def __init__(self, opts):
         self.opts = opts
-        self.buf = b""
+        self.buf = bytearray()
+        self.head = None       # (method, target, body start, length, chunked, close) once parsed
         self.transport = None
         self.busy = False      # a streamed answer is in progress: later requests wait
         self.closed = False
@@ -150,43 +158,48 @@ class Conn(asyncio.Protocol):
 
     def _process(self):
         while not self.busy and not self.closed:
-            end = self.buf.find(b"\r\n\r\n")
-            if end < 0:
-                if len(self.buf) > 65536:
-                    self._simple(400, b'{"detail":"header too large"}', close=True)
+            if self.head is None and not self._read_head():
                 return
-            head = self.buf[:end].decode("latin-1")
-            lines = head.split("\r\n")
-            try:
-                method, target, _version = lines[0].split(" ", 2)
-            except ValueError:
-                self._simple(400, b'{"detail":"bad request line"}', close=True)
-                return
-            length = 0
-            chunked = False
-            close = False
-            for line in lines[1:]:
-                name, _, value = line.partition(":")
-                name = name.strip().lower()
-                if name == "content-length":
-                    length = int(value.strip() or 0)
-                elif name == "transfer-encoding" and "chunked" in value.lower():
-                    chunked = True
-                elif name == "connection" and value.strip().lower() == "close":
-                    close = True
-            start = end + 4
+            method, target, start, length, chunked, close = self.head
             if chunked:
                 body, consumed = _dechunk(self.buf, start)
                 if body is None:
                     return
-                self.buf = self.buf[consumed:]
+                del self.buf[:consumed]
             else:
                 if len(self.buf) - start < length:
                     return
-                body = self.buf[start:start + length]
-                self.buf = self.buf[start + length:]
+                body = bytes(self.buf[start:start + length])
+                del self.buf[:start + length]
+            self.head = None
             Stats.requests += 1
             self._route(method, target, body, close)
+
+    def _read_head(self):
+        """Parse the request head once it is complete: True when self.head is set."""
+        end = self.buf.find(b"\r\n\r\n")
+        if end < 0:
+            if len(self.buf) > 65536:
+                self._simple(400, b'{"detail":"header too large"}', close=True)
+            return False
+        lines = self.buf[:end].decode("latin-1").split("\r\n")
+        try:
+            method, target, _version = lines[0].split(" ", 2)
+        except ValueError:
+            self._simple(400, b'{"detail":"bad request line"}', close=True)
+            return False
+        length, chunked, close = 0, False, False
+        for line in lines[1:]:
+            name, _, value = line.partition(":")
+            name = name.strip().lower()
+            if name == "content-length":
+                length = int(value.strip() or 0)
+            elif name == "transfer-encoding" and "chunked" in value.lower():
+                chunked = True
+            elif name == "connection" and value.strip().lower() == "close":
+                close = True
+        self.head = (method, target, end + 4, length, chunked, close)
+        return True
 
     def _simple(self, status, body, ctype=b"application/json", close=False):
         head = b"HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %d\r\n" % (
@@ -202,7 +215,7 @@ class Conn(asyncio.Protocol):
         path = target.split("?", 1)[0]
         if method == "POST":
             if path == "/v1/chat/completions":
-                req = _json(body)
+                req = _chat_request(body)
                 if req.get("stream"):
                     self._stream(req, sse=True, close=close)
                 else:
@@ -240,12 +253,7 @@ class Conn(asyncio.Protocol):
         self._simple(404, NOT_FOUND, close=close)
 
     def _stream(self, req, sse, close):
-        events = req.get("max_tokens")
-        if not isinstance(events, int) or events <= 0:
-            events = self.opts.events
-        interval = req.get("bench_interval_ms")
-        if not isinstance(interval, (int, float)) or interval < 0:
-            interval = self.opts.interval_ms
+        events, interval = _stream_shape(req, self.opts)
         self.busy = True
         asyncio.get_running_loop().create_task(self._run_stream(events, interval / 1000.0, sse, close))
 
@@ -281,6 +289,49 @@ class Conn(asyncio.Protocol):
             self.busy = False
         if not self.closed and self.buf:
             self._process()
+
+
+MARKER = re.compile(rb"\[bench events=(\d+)(?: interval_ms=([0-9.]+))?\]")
+STREAM_VALUE = re.compile(rb'\s*:\s*true')
+LIGHT_PARSE_ABOVE = 65536
+
+
+def _chat_request(body):
+    """The parts of a chat request the fake needs. A big body (a whole agent conversation) is not
+    parsed: only `"stream": true` and the marker are looked for, so that the fake stays cheap."""
+    if len(body) <= LIGHT_PARSE_ABOVE:
+        req = _json(body)
+        found = MARKER.search(body)
+    else:
+        req = {"stream": _stream_key_true(body)}
+        found = MARKER.search(body, max(0, len(body) - 8192)) or MARKER.search(body)
+    if found:
+        req["_bench_events"] = int(found.group(1))
+        if found.group(2) is not None:
+            req["_bench_interval_ms"] = float(found.group(2))
+    return req
+
+
+def _stream_key_true(body):
+    """Whether `"stream": true` is in the body as a key (inside a JSON string its quotes are escaped)."""
+    pos = body.find(b'"stream"')
+    while pos >= 0:
+        if (pos == 0 or body[pos - 1] != 0x5C) and STREAM_VALUE.match(body, pos + 8):
+            return True
+        pos = body.find(b'"stream"', pos + 8)
+    return False
+
+
+def _stream_shape(req, opts):
+    """(events, interval in ms) of a stream: from the marker `[bench events=N interval_ms=X]` in
+    the messages, else max_tokens / max_completion_tokens and bench_interval_ms, else the defaults."""
+    events = req.get("_bench_events") or req.get("max_tokens") or req.get("max_completion_tokens")
+    if not isinstance(events, int) or events <= 0:
+        events = opts.events
+    interval = req.get("_bench_interval_ms", req.get("bench_interval_ms"))
+    if not isinstance(interval, (int, float)) or interval < 0:
+        interval = opts.interval_ms
+    return events, interval
 
 
 def _json(body):

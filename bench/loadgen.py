@@ -6,11 +6,17 @@
           received minus the `[t=...]` stamp the fake upstream wrote into it. Per stream: time to
           first event (from just before connect() to the first stamped event) and completeness
           (all expected events and the final `data: [DONE]`).
+  loop    Closed-loop streaming: C clients, each sends a streaming request (a new connection
+          each time), reads the stream to its end, sends the next, for D seconds; prints
+          throughput, latency to the end of the stream, time to first event, failures.
   http    Fallback non-streaming generator when wrk is missing: C threads, each with one
           kept-alive http.client connection, POSTing the same body for D seconds.
 
+Requests of any size (a --body-file of megabytes) are sent in as many writes as they take.
+
 Examples:
   python3 bench/loadgen.py stream --port 8000 --streams 100 --events 200
+  python3 bench/loadgen.py loop --port 8000 --connections 8 --events 20 --body-file big.json
   python3 bench/loadgen.py http --port 8000 --connections 16 --duration 5
 """
 
@@ -50,10 +56,13 @@ def summary_ms(values):
 # ---------------------------------------------------------------- streaming client
 
 class StreamConn:
-    __slots__ = ("sock", "t0", "raw", "head_done", "status", "chunked", "need", "sse", "events",
-                 "first", "done", "saw_done", "error", "flowing")
+    __slots__ = ("sock", "t0", "t_end", "out", "sent", "raw", "head_done", "status", "chunked", "need",
+                 "sse", "events", "first", "done", "saw_done", "error", "flowing")
 
-    def __init__(self):
+    def __init__(self, request):
+        self.out = memoryview(request)
+        self.sent = 0
+        self.t_end = None
         self.raw = b""
         self.head_done = False
         self.status = None
@@ -74,83 +83,148 @@ def _request_bytes(host, port, path, body):
              "Connection: close\r\n\r\n") % (path, host, port, len(body))).encode() + body
 
 
-def run_streams(host, port, path, body: bytes, streams, expected, timeout):
-    sel = selectors.DefaultSelector()
-    conns = []
-    lags = []
-    request = _request_bytes(host, port, path, body)
-    state = {"flowing": 0, "peak": 0}
-    deadline = time.monotonic() + timeout
-    for _ in range(streams):
-        c = StreamConn()
+class Engine:
+    """Streams on non-blocking sockets, one thread, epoll. Each stream: connect, send the request
+    (in as many writes as it takes: a body can be megabytes), read the SSE answer to its end."""
+
+    def __init__(self, host, port, request, expected):
+        self.host, self.port, self.request, self.expected = host, port, request, expected
+        self.sel = selectors.DefaultSelector()
+        self.conns, self.lags = [], []
+        self.state = {"flowing": 0, "peak": 0}
+        self.open_count = 0
+
+    def open(self):
+        c = StreamConn(self.request)
         c.t0 = time.monotonic()
         s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         s.setblocking(False)
         c.sock = s
+        self.conns.append(c)
         try:
-            s.connect((host, port))
+            s.connect((self.host, self.port))
         except BlockingIOError:
             pass
         except OSError as exc:
-            c.error = "connect: %s" % exc
-            c.done = True
+            c.error, c.done, c.t_end = "connect: %s" % exc, True, time.monotonic()
             s.close()
-            conns.append(c)
-            continue
-        sel.register(s, selectors.EVENT_WRITE, c)
-        conns.append(c)
-    open_count = sum(1 for c in conns if not c.done)
-    while open_count and time.monotonic() < deadline:
-        for key, mask in sel.select(timeout=min(1.0, max(0.01, deadline - time.monotonic()))):
-            c = key.data
-            if mask & selectors.EVENT_WRITE:
-                err = c.sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
-                if err:
-                    _finish(sel, c, state, "connect: %s" % errno.errorcode.get(err, err))
-                    open_count -= 1
-                    continue
-                try:
-                    c.sock.sendall(request)   # small: fits the socket buffer at once
-                except OSError as exc:
-                    _finish(sel, c, state, "send: %s" % exc)
-                    open_count -= 1
-                    continue
-                sel.modify(c.sock, selectors.EVENT_READ, c)
-                continue
-            try:
-                data = c.sock.recv(262144)
-            except BlockingIOError:
-                continue
-            except OSError as exc:
-                _finish(sel, c, state, "recv: %s" % exc)
-                open_count -= 1
-                continue
-            now = time.monotonic()
-            if not data:
-                if not c.chunked and c.head_done and c.status == 200:
-                    _consume_sse(c, b"", now, lags, state, final=True)
-                _finish(sel, c, state, None if c.saw_done else "closed early")
-                open_count -= 1
-                continue
-            _feed(c, data, now, lags, state)
-            if c.done:
-                _finish(sel, c, state, c.error)
-                open_count -= 1
-    for c in conns:
-        if not c.done:
-            _finish(sel, c, state, "timeout")
-    sel.close()
-    ok = [c for c in conns if c.error is None and c.saw_done and c.events == expected]
-    errors = {}
-    for c in conns:
-        if c not in ok:
-            why = c.error or ("%d/%d events" % (c.events, expected))
-            errors[why] = errors.get(why, 0) + 1
-    ttfe = [c.first - c.t0 for c in conns if c.first is not None]
-    return {"streams": streams, "completed": len(ok), "errors": errors,
-            "events": sum(c.events for c in conns), "expected_events": expected * streams,
-            "peak_flowing": state["peak"], "lag": summary_ms(lags), "ttfe": summary_ms(ttfe)}
+            return c
+        self.sel.register(s, selectors.EVENT_WRITE, c)
+        self.open_count += 1
+        return c
+
+    def pump(self, deadline, on_done=None):
+        """Serve events until every stream is done or the deadline; on_done(c) after each."""
+        while self.open_count and time.monotonic() < deadline:
+            for key, mask in self.sel.select(timeout=min(1.0, max(0.01, deadline - time.monotonic()))):
+                c = key.data
+                if mask & selectors.EVENT_WRITE:
+                    self._write(c)
+                else:
+                    self._read(c)
+                if c.done and c.t_end is None:
+                    self._close(c, c.error)
+                    if on_done is not None:
+                        on_done(c)
+
+    def _write(self, c):
+        if c.sent == 0:
+            err = c.sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
+            if err:
+                c.error, c.done = "connect: %s" % errno.errorcode.get(err, err), True
+                return
+        try:
+            c.sent += c.sock.send(c.out[c.sent:])
+        except BlockingIOError:
+            return
+        except OSError as exc:
+            c.error, c.done = "send: %s" % exc, True
+            return
+        if c.sent >= len(c.out):
+            c.out = None
+            self.sel.modify(c.sock, selectors.EVENT_READ, c)
+
+    def _read(self, c):
+        try:
+            data = c.sock.recv(262144)
+        except BlockingIOError:
+            return
+        except OSError as exc:
+            c.error, c.done = "recv: %s" % exc, True
+            return
+        now = time.monotonic()
+        if not data:
+            if not c.chunked and c.head_done and c.status == 200:
+                _consume_sse(c, b"", now, self.lags, self.state, final=True)
+            c.error = c.error or (None if c.saw_done else "closed early")
+            c.done = True
+            return
+        _feed(c, data, now, self.lags, self.state)
+
+    def _close(self, c, error):
+        c.t_end = time.monotonic()
+        self.open_count -= 1
+        _finish(self.sel, c, self.state, error)
+
+    def finish(self):
+        for c in self.conns:
+            if not c.done or c.t_end is None:
+                c.done = True
+                if c.t_end is None:
+                    self._close(c, "timeout")
+        self.sel.close()
+
+    def ok(self, c):
+        return c.error is None and c.saw_done and c.events == self.expected
+
+    def summary(self, conns):
+        ok = [c for c in conns if self.ok(c)]
+        errors = {}
+        for c in conns:
+            if c not in ok:
+                why = c.error or ("%d/%d events" % (c.events, self.expected))
+                errors[why] = errors.get(why, 0) + 1
+        return {"streams": len(conns), "completed": len(ok), "errors": errors,
+                "events": sum(c.events for c in conns), "expected_events": self.expected * len(conns),
+                "peak_flowing": self.state["peak"], "lag": summary_ms(self.lags),
+                "ttfe": summary_ms([c.first - c.t0 for c in conns if c.first is not None])}
+
+
+def run_streams(host, port, path, body: bytes, streams, expected, timeout):
+    """`streams` streams opened at once; every one must bring all `expected` events and [DONE]."""
+    eng = Engine(host, port, _request_bytes(host, port, path, body), expected)
+    for _ in range(streams):
+        eng.open()
+    eng.pump(time.monotonic() + timeout)
+    eng.finish()
+    return eng.summary(eng.conns)
+
+
+def run_stream_loop(host, port, path, body: bytes, connections, expected, duration, timeout):
+    """Closed loop: `connections` clients, each sends a streaming request, reads the whole stream,
+    then sends the next, for `duration` seconds. Latency = connect to the end of the stream."""
+    eng = Engine(host, port, _request_bytes(host, port, path, body), expected)
+    t0 = time.monotonic()
+    end = t0 + duration
+
+    def again(c):
+        if time.monotonic() < end:
+            eng.open()
+
+    for _ in range(connections):
+        eng.open()
+    eng.pump(end + timeout, again)
+    eng.finish()
+    res = eng.summary(eng.conns)
+    done = [c for c in eng.conns if eng.ok(c)]
+    elapsed = max((c.t_end for c in done), default=end) - t0
+    latency = summary_ms([c.t_end - c.t0 for c in done])
+    res.update({"requests": len(done), "seconds": elapsed, "rps": len(done) / elapsed if elapsed > 0 else 0.0,
+                "errors": len(eng.conns) - len(done), "error_kinds": res.pop("errors"),
+                "p50_ms": latency.get("p50_ms"), "p99_ms": latency.get("p99_ms"),
+                "mean_ms": latency.get("mean_ms")})
+    return res
 
 
 def _finish(sel, c, state, error):
@@ -167,27 +241,33 @@ def _finish(sel, c, state, error):
     c.sock.close()
 
 
+def _read_head(c):
+    """Parse the response head once it is complete: False while it is not (or not a 200)."""
+    end = c.raw.find(b"\r\n\r\n")
+    if end < 0:
+        return False
+    head = c.raw[:end].decode("latin-1").split("\r\n")
+    c.raw = c.raw[end + 4:]
+    c.head_done = True
+    try:
+        c.status = int(head[0].split()[1])
+    except (IndexError, ValueError):
+        c.status = 0
+    for line in head[1:]:
+        name, _, value = line.partition(":")
+        if name.strip().lower() == "transfer-encoding" and "chunked" in value.lower():
+            c.chunked = True
+    if c.status != 200:
+        c.error = "HTTP %s" % c.status
+        c.done = True
+        return False
+    return True
+
+
 def _feed(c, data, now, lags, state):
     c.raw += data
-    if not c.head_done:
-        end = c.raw.find(b"\r\n\r\n")
-        if end < 0:
-            return
-        head = c.raw[:end].decode("latin-1").split("\r\n")
-        c.raw = c.raw[end + 4:]
-        c.head_done = True
-        try:
-            c.status = int(head[0].split()[1])
-        except (IndexError, ValueError):
-            c.status = 0
-        for line in head[1:]:
-            name, _, value = line.partition(":")
-            if name.strip().lower() == "transfer-encoding" and "chunked" in value.lower():
-                c.chunked = True
-        if c.status != 200:
-            c.error = "HTTP %s" % c.status
-            c.done = True
-            return
+    if not c.head_done and not _read_head(c):
+        return
     if not c.chunked:
         data, c.raw = c.raw, b""
         _consume_sse(c, data, now, lags, state)
@@ -292,38 +372,59 @@ def run_http(host, port, path, body: bytes, connections, duration, warmup=0.0):
             "p50_ms": res.get("p50_ms"), "p99_ms": res.get("p99_ms"), "mean_ms": res.get("mean_ms")}
 
 
-def main(argv=None):
+def _common(p):
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, required=True)
+    p.add_argument("--path", default="/v1/chat/completions")
+    p.add_argument("--body-file", help="the request body (default: a small request built here)")
+
+
+def parse(argv):
     ap = argparse.ArgumentParser(description="benchmark load generators")
     sub = ap.add_subparsers(dest="cmd", required=True)
-    s = sub.add_parser("stream")
-    s.add_argument("--host", default="127.0.0.1")
-    s.add_argument("--port", type=int, required=True)
-    s.add_argument("--path", default="/v1/chat/completions")
+    s = sub.add_parser("stream", help="N streams at once")
+    _common(s)
     s.add_argument("--streams", type=int, default=1)
     s.add_argument("--events", type=int, default=200)
     s.add_argument("--interval-ms", type=float, default=None)
-    s.add_argument("--model", default="gpt4o")
     s.add_argument("--timeout", type=float, default=120.0)
-    h = sub.add_parser("http")
-    h.add_argument("--host", default="127.0.0.1")
-    h.add_argument("--port", type=int, required=True)
-    h.add_argument("--path", default="/v1/chat/completions")
+    lp = sub.add_parser("loop", help="N clients streaming one request after another")
+    _common(lp)
+    lp.add_argument("--connections", type=int, default=1)
+    lp.add_argument("--events", type=int, required=True, help="events each answer must bring")
+    lp.add_argument("--duration", type=float, default=5.0)
+    lp.add_argument("--timeout", type=float, default=60.0)
+    h = sub.add_parser("http", help="non-streaming fallback when wrk is missing")
+    _common(h)
     h.add_argument("--connections", type=int, default=1)
     h.add_argument("--duration", type=float, default=5.0)
-    h.add_argument("--body", required=True)
+    h.add_argument("--body", help="the request body as text")
     args = ap.parse_args(argv)
     if args.host not in ("127.0.0.1", "localhost", "::1"):
         ap.error("loopback only")
+    return args
+
+
+def request_body(args):
+    if args.body_file:
+        with open(args.body_file, "rb") as f:
+            return f.read()
+    if args.cmd == "http":
+        return args.body.encode()
+    from bodies import stream_body   # bench/bodies.py, next to this file
+    return stream_body(args.events, args.interval_ms)
+
+
+def main(argv=None):
+    args = parse(argv)
+    body = request_body(args)
     if args.cmd == "stream":
-        req = {"model": args.model, "messages": [{"role": "user", "content": "Count to 200."}],
-               "stream": True, "max_tokens": args.events}
-        if args.interval_ms is not None:
-            req["bench_interval_ms"] = args.interval_ms
-        result = run_streams(args.host, args.port, args.path, json.dumps(req).encode(),
-                             args.streams, args.events, args.timeout)
+        result = run_streams(args.host, args.port, args.path, body, args.streams, args.events, args.timeout)
+    elif args.cmd == "loop":
+        result = run_stream_loop(args.host, args.port, args.path, body, args.connections, args.events,
+                                 args.duration, args.timeout)
     else:
-        result = run_http(args.host, args.port, args.path, args.body.encode(), args.connections,
-                          args.duration)
+        result = run_http(args.host, args.port, args.path, body, args.connections, args.duration)
     print(json.dumps(result), flush=True)
     return 0
 
