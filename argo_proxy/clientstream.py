@@ -36,6 +36,17 @@ _REASONS = {200: "OK", 201: "Created", 204: "No Content", 400: "Bad Request", 40
 _SERVER = "Server: argo-proxy/" + __version__
 
 
+_date = [0, ""]   # [second, "Date: ..." line]: one formatting per second, not per answer
+
+
+def http_date() -> str:
+    now = int(time.time())
+    if _date[0] != now:
+        _date[1] = "Date: " + formatdate(now, usegmt=True)
+        _date[0] = now
+    return _date[1]
+
+
 def default_error_event(style):
     """The in-stream error event of an error style (surfaces may set their own)."""
     def event(err):
@@ -207,7 +218,7 @@ class ClientStream:
     def _head(self, status, content_type, headers):
         self.status = status
         lines = ["HTTP/1.1 %d %s" % (status, _REASONS.get(status, "")), _SERVER,
-                 "Date: " + formatdate(usegmt=True)]
+                 http_date()]
         if content_type:
             lines.append("Content-Type: " + content_type)
         for name, value in dict(self.headers, **(headers or {})).items():

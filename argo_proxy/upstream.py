@@ -163,6 +163,7 @@ class Upstream:
         self.ca_bundle = ca_bundle
         self.max_idle = max_idle
         self._pools = {}
+        self._routes = {}   # url -> _where(url)
         self._lock = threading.Lock()
         self._ssl = None
         self.opened = 0  # connections opened so far (tests use it to prove reuse)
@@ -211,12 +212,7 @@ class Upstream:
     # -- internals ---------------------------------------------------------------
 
     def _send_once(self, method, url, body, headers, read_timeout, cancel):
-        parts = urlsplit(url)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ProxyError(500, "Bad upstream URL %r: it must start with http:// or https://" % url,
-                             source="proxy")
-        key, target = self._route(parts)
-        host = wire.host_header(parts.hostname, key[2], 443 if key[0] == "https" else 80)
+        parts, key, target, host = self._where(url)
         headers = _with_defaults(headers, body)
         if isinstance(body, str):
             body = body.encode("utf-8")
@@ -246,6 +242,22 @@ class Upstream:
                                  code="upstream_invalid_response", source="upstream")
             return UpstreamReply(self, key, conn, raw, url, cancel)
         raise ProxyError(502, "Upstream %s keeps closing connections" % url, source="network")
+
+    def _where(self, url):
+        """(parts, pool key, request target, Host) for a URL, worked out once per URL."""
+        found = self._routes.get(url)
+        if found is None:
+            parts = urlsplit(url)
+            if parts.scheme not in ("http", "https") or not parts.hostname:
+                raise ProxyError(500, "Bad upstream URL %r: it must start with http:// or https://"
+                                 % url, source="proxy")
+            key, target = self._route(parts)
+            found = (parts, key, target, wire.host_header(parts.hostname, key[2],
+                                                          443 if key[0] == "https" else 80))
+            if len(self._routes) >= 1024:
+                self._routes.clear()
+            self._routes[url] = found
+        return found
 
     def _route(self, parts):
         """Pool key (scheme, host, port, proxy) and the request target for a URL."""
@@ -361,7 +373,7 @@ def _exchange(conn, method, target, host, headers, body):
     except (ValueError, UnicodeError) as exc:
         raise ProxyError(500, "Cannot send the request upstream: %s" % exc, source="proxy")
     wire.send(conn, head, body)
-    raw = wire.Response(conn.sock, method=method)
+    raw = conn.answer(method)
     try:
         raw.begin()
     except BaseException:

@@ -15,16 +15,44 @@ from .headers import HeadError, read_headers
 _UNSAFE = frozenset("\r\n\0")
 
 
-class _Writes:
+class _Wire:
+    """One buffered reader per connection, kept across its answers (http.client makes one
+    per answer); closed with the connection."""
+
+    reader = None
+
     def write(self, data):
         self.sock.sendall(data)
 
+    def answer(self, method) -> "Response":
+        if self.reader is None:
+            self.reader = self.sock.makefile("rb")
+        return Response(_Source(self.reader), method=method)
 
-class Connection(_Writes, http.client.HTTPConnection):
+    def close(self):
+        reader, self.reader = self.reader, None
+        if reader is not None:
+            reader.close()
+        super().close()
+
+
+class _Source:
+    """What http.client's response asks of a socket: a reader (the connection's own)."""
+
+    __slots__ = ("reader",)
+
+    def __init__(self, reader):
+        self.reader = reader
+
+    def makefile(self, mode):
+        return self.reader
+
+
+class Connection(_Wire, http.client.HTTPConnection):
     """A plain TCP connection to one origin (or to a proxy)."""
 
 
-class TLSConnection(_Writes, http.client.HTTPSConnection):
+class TLSConnection(_Wire, http.client.HTTPSConnection):
     """A TLS connection to one origin (or tunnelled through a proxy with CONNECT)."""
 
 
@@ -50,6 +78,9 @@ class Response(http.client.HTTPResponse):
             raise http.client.UnknownProtocol(version)
         self.headers = self.msg = self._fields()
         self._framing(status)
+
+    def _close_conn(self):
+        self.fp = None   # the reader is the connection's: it stays open for the next answer
 
     def _fields(self):
         try:

@@ -356,13 +356,15 @@ class Rule:
         self.modes = modes      # which upstream API it is a quirk of
 
     def applies(self, model_id, family, body, mode):
+        return self.fits(model_id, family, mode) and (not self.needs or bool(body.get(self.needs)))
+
+    def fits(self, model_id, family, mode):
+        """Does the rule concern this model in this mode (whatever the body)?"""
         if mode not in self.modes or (self.family and self.family != family):
             return False
         if self.prefix and not str(model_id).lower().startswith(self.prefix):  # str or tuple
             return False
-        if self.unless and str(model_id).lower().startswith(self.unless):
-            return False
-        return not self.needs or bool(body.get(self.needs))
+        return not (self.unless and str(model_id).lower().startswith(self.unless))
 
 
 ANTHROPIC = ("anthropic",)
@@ -413,13 +415,28 @@ RULES = (
 def apply(body: dict, model_id: str, family: str, mode: str, rules=RULES) -> list:
     """Fix an OpenAI chat body for this model in place; returns notes of what changed."""
     applied = []
-    for rule in rules:
-        if rule.applies(model_id, family, body, mode):
+    for rule in _concerning(rules, model_id, family, mode):
+        if not rule.needs or body.get(rule.needs):
             for note in (rule.fix(body, str(model_id)) if rule.with_model else rule.fix(body)):
                 applied.append("%s: %s" % (rule.name, note))
     for note in applied:
         log.debug("quirk for %s: %s", model_id, note)
     return applied
+
+
+_CONCERNING = {}   # (id(rules), model, family, mode) -> the rules that fits() (at most 4096 kept)
+
+
+def _concerning(rules, model_id, family, mode):
+    key = (id(rules), model_id if isinstance(model_id, str) else repr(model_id), family, mode)
+    found = _CONCERNING.get(key)
+    if found is None:
+        found = tuple(rule for rule in rules if rule.fits(model_id, family, mode))
+        if len(_CONCERNING) >= 4096:
+            _CONCERNING.clear()
+        _CONCERNING[key] = (rules, found)   # rules kept alive: its id stays its own
+        return found
+    return found[1]
 
 
 def _messages(body):

@@ -100,7 +100,7 @@ def _fetch(raw: bytes):
     conn = wire.Connection("127.0.0.1", port, timeout=5)
     conn.connect()
     wire.send(conn, wire.request_head("GET", "/", "127.0.0.1", {}, None), None)
-    resp = wire.Response(conn.sock, method="GET")
+    resp = conn.answer("GET")
     resp.begin()
     body = resp.read()
     conn.close()
