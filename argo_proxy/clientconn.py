@@ -14,6 +14,8 @@ import re
 import socket
 import time
 
+from . import timeouts
+
 MIN_BODY_RATE = 100_000      # bytes/s a request body must at least arrive at
 LINGER_BYTES = 64 * 1024 * 1024
 LINGER_SECONDS = 2.0
@@ -22,10 +24,12 @@ LINGER_SECONDS = 2.0
 class DeadlineReader(io.RawIOBase):
     """The client socket as a raw stream whose reads respect an idle timeout and a deadline."""
 
-    def __init__(self, sock, idle):
+    def __init__(self, sock, idle, kernel=False):
         super().__init__()
         self.sock = sock
         self.idle = idle
+        self.kernel = kernel   # the kernel times reads out (timeouts.use_kernel was called)
+        self._limit = idle
         self.deadline = None
         self.expired = False
         self.eof = False     # the client closed its side (a head cut short, if while parsing)
@@ -49,18 +53,28 @@ class DeadlineReader(io.RawIOBase):
                 self.expired = True
                 raise socket.timeout("the request did not arrive in time")
             timeout = min(timeout, left)
-        if self.sock.gettimeout() != timeout:
-            self.sock.settimeout(timeout)
+        self._set_limit(timeout)
         try:
             count = self.sock.recv_into(buf)
-        except socket.timeout:
+        except OSError as exc:
+            if not timeouts.timed_out(exc):
+                raise
             if self.deadline is not None and time.monotonic() >= self.deadline - 0.01:
                 self.expired = True   # the deadline, not the idle timeout, ran out
-            raise
+            raise socket.timeout("timed out") from None
         if self._arm is not None and count:
             self.deadline, self._arm = time.monotonic() + self._arm, None
         self.eof = self.eof or not count
         return count
+
+
+    def _set_limit(self, timeout):
+        if self.kernel:
+            if timeout != self._limit:   # a system call, but no GIL release and no poll per read
+                timeouts.set_read(self.sock, timeout)
+                self._limit = timeout
+        elif self.sock.gettimeout() != timeout:
+            self.sock.settimeout(timeout)
 
 
 def body_seconds(length, head_timeout):

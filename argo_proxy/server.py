@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import _thread
 import hmac
 import http.server
 import io
@@ -15,7 +16,7 @@ import threading
 import time
 from urllib.parse import parse_qs, urlsplit
 
-from . import __version__, logs
+from . import __version__, logs, timeouts
 from .clientconn import (MIN_BODY_RATE, DeadlineReader, Refusal, body_seconds, check_head, chunk_size,
                          linger)
 from .clientstream import ClientStream, Monitor
@@ -73,7 +74,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self.timeout = self.server.idle_timeout
         self.disable_nagle_algorithm = self.server.address_family != getattr(socket, "AF_UNIX", None)
         super().setup()
-        self.reader = DeadlineReader(self.connection, self.server.idle_timeout)
+        kernel = timeouts.use_kernel(self.connection, self.server.idle_timeout)   # no poll per call
+        self.reader = DeadlineReader(self.connection, self.server.idle_timeout, kernel)
         self.rfile = io.BufferedReader(self.reader, 65536)
 
     def handle_one_request(self):
@@ -317,10 +319,12 @@ class ProxyServer(http.server.ThreadingHTTPServer):
         if full:
             self._refuse(request)
             return
-        try:
-            super().process_request(request, client_address)
+        try:   # a bare thread: threading.Thread.start would wait until it runs (a GIL hand-off
+            # the accept loop pays for every connection, and that new streams queue behind)
+            _thread.start_new_thread(self.process_request_thread, (request, client_address))
         except Exception:
             self._closed_one()
+            self.shutdown_request(request)
             raise
 
     def process_request_thread(self, request, client_address):

@@ -60,12 +60,8 @@ class Cancel:
             raise ProxyError(499, "The client closed the request.", code="client_closed")
 
 
-def _socket_of(conn):
-    return conn.sock
-
-
 def _shutdown(conn):
-    sock = _socket_of(conn)
+    sock = conn.sock
     if sock is not None:
         try:
             sock.shutdown(socket.SHUT_RDWR)
@@ -94,9 +90,8 @@ class UpstreamReply:
     def set_timeout(self, seconds):
         """The time the next reads may wait (e.g. what is left of a caller's deadline);
         NO_TIMEOUT (or None): wait as long as it takes."""
-        sock = _socket_of(self._conn)
-        if sock is not None:
-            sock.settimeout(None if seconds is None or seconds == NO_TIMEOUT else max(0.001, seconds))
+        if self._conn.sock is not None:
+            self._conn.limit(None if seconds is None or seconds == NO_TIMEOUT else max(0.001, seconds))
 
     def read(self) -> bytes:
         try:
@@ -229,7 +224,7 @@ class Upstream:
                     continue
                 raise ProxyError(502, "Upstream %s closed the connection without answering (%s)"
                                  % (url, describe_error(exc)), code="upstream_disconnected", source="network")
-            except socket.timeout:
+            except (socket.timeout, BlockingIOError):   # BlockingIOError: the kernel's timeout
                 conn.close()
                 raise _timeout(url, read_timeout or self.read_timeout)
             except ProxyError:
@@ -318,9 +313,7 @@ class Upstream:
             if conn.sock is not None and conn.sock.family != getattr(socket, "AF_UNIX", None):
                 conn.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         timeout = read_timeout or self.read_timeout
-        timeout = None if timeout == NO_TIMEOUT else timeout
-        if conn.sock.gettimeout() != timeout:  # a syscall and a GIL release: skip when unchanged
-            conn.sock.settimeout(timeout)
+        conn.limit(None if timeout == NO_TIMEOUT else timeout)
 
     def _ssl_context(self):
         if self._ssl is None:

@@ -9,7 +9,9 @@ they cost more CPU than the rest of a proxied request.
 from __future__ import annotations
 
 import http.client
+import io
 
+from . import timeouts
 from .headers import HeadError, read_headers
 
 _UNSAFE = frozenset("\r\n\0")
@@ -20,17 +22,32 @@ class _Wire:
     per answer); closed with the connection."""
 
     reader = None
+    kernel = None        # True: the kernel times reads out (timeouts.py); None: not decided yet
+    read_limit = -1.0    # the read timeout in force (None: none)
 
     def write(self, data):
         self.sock.sendall(data)
 
+    def limit(self, seconds):
+        """Reads time out after `seconds` (None: never); the socket is touched only on change."""
+        if seconds == self.read_limit:
+            return
+        if self.kernel is None:
+            self.kernel = timeouts.use_kernel(self.sock, seconds)
+        elif self.kernel:
+            timeouts.set_read(self.sock, seconds)
+        if not self.kernel:
+            self.sock.settimeout(seconds)
+        self.read_limit = seconds
+
     def answer(self, method) -> "Response":
         if self.reader is None:
-            self.reader = self.sock.makefile("rb")
+            self.reader = io.BufferedReader(timeouts.RawReader(self.sock), 65536)
         return Response(_Source(self.reader), method=method)
 
     def close(self):
         reader, self.reader = self.reader, None
+        self.kernel, self.read_limit = None, -1.0
         if reader is not None:
             reader.close()
         super().close()
