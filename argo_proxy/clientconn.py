@@ -15,6 +15,7 @@ import socket
 import time
 
 from . import timeouts
+from .headers import Refusal
 
 MIN_BODY_RATE = 100_000      # bytes/s a request body must at least arrive at
 LINGER_BYTES = 64 * 1024 * 1024
@@ -112,15 +113,6 @@ _TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+\Z")
 _VERSION = re.compile(r"HTTP/\d\.\d\Z")
 _DIGITS = re.compile(r"[0-9]{1,19}\Z")
 _CHUNK_SIZE = re.compile(rb"[0-9A-Fa-f]{1,16}\Z")
-
-
-class Refusal(Exception):
-    """A request HTTP itself cannot accept: (status, message)."""
-
-    def __init__(self, status, message):
-        super().__init__(message)
-        self.status = status
-        self.message = message
 
 
 def check_head(command, version, headers):

@@ -16,8 +16,9 @@ MAX_FIELDS = 100      # header lines per head (as http.client)
 _NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+\Z")
 
 
-class HeadError(Exception):
-    """A head that cannot be read: status 431 (too large) or 400 (malformed)."""
+class Refusal(Exception):
+    """A request (or answer) head HTTP itself cannot accept: (status, message); 431 for one
+    too large, 400 for one malformed."""
 
     def __init__(self, status, message):
         super().__init__(message)
@@ -78,18 +79,18 @@ class Headers:
 
 def read_headers(readline) -> Headers:
     """Header lines up to the blank line, from `readline(limit)` (a buffered reader's).
-    Raises HeadError: 431 for a line or count over the limits, 400 for a malformed line."""
+    Raises Refusal: 431 for a line or count over the limits, 400 for a malformed line."""
     fields = []
     while True:
         line = readline(MAX_LINE + 1)
         if len(line) > MAX_LINE:
-            raise HeadError(431, "A header line is longer than %d bytes." % MAX_LINE)
+            raise Refusal(431, "A header line is longer than %d bytes." % MAX_LINE)
         if line in (b"\r\n", b"\n", b""):
             return Headers(fields)
         if len(fields) >= MAX_FIELDS:
-            raise HeadError(431, "More than %d header lines." % MAX_FIELDS)
+            raise Refusal(431, "More than %d header lines." % MAX_FIELDS)
         text = line.decode("latin-1")
         name, colon, value = text.partition(":")
         if not colon or not _NAME.match(name):
-            raise HeadError(400, "Malformed header line %r." % text.rstrip("\r\n")[:60])
+            raise Refusal(400, "Malformed header line %r." % text.rstrip("\r\n")[:60])
         fields.append((name, value.strip(" \t\r\n")))

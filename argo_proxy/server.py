@@ -21,7 +21,7 @@ from .clientconn import (MIN_BODY_RATE, DeadlineReader, Refusal, body_seconds, c
                          linger)
 from .clientstream import ClientStream, Monitor
 from .errors import ProxyError, error_bytes
-from .headers import HeadError, read_headers
+from .headers import read_headers
 from .logs import loggable
 from .observe import new_id
 from .request import Request
@@ -135,7 +135,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
             if self.reader.eof:
                 raise Refusal(400, "The request head ended before its blank line.")
             self.body_len = check_head(self.command, self.request_version, self.headers)
-        except (Refusal, HeadError) as refusal:
+        except Refusal as refusal:
             self.send_error(refusal.status, refusal.message)
             return False
         return self._connection_options()

@@ -12,7 +12,7 @@ import http.client
 import io
 
 from . import timeouts
-from .headers import HeadError, read_headers
+from .headers import Refusal, read_headers
 
 _UNSAFE = frozenset("\r\n\0")
 
@@ -102,7 +102,7 @@ class Response(http.client.HTTPResponse):
     def _fields(self):
         try:
             return read_headers(self.fp.readline)
-        except HeadError as exc:
+        except Refusal as exc:
             raise http.client.HTTPException(exc.message)
 
     def _framing(self, status):

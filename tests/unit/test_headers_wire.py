@@ -7,7 +7,7 @@ import threading
 import pytest
 
 from argo_proxy import wire
-from argo_proxy.headers import MAX_FIELDS, MAX_LINE, HeadError, Headers, read_headers
+from argo_proxy.headers import MAX_FIELDS, MAX_LINE, Refusal, Headers, read_headers
 
 
 def parse(raw: bytes) -> Headers:
@@ -37,17 +37,17 @@ def test_the_reader_stops_at_the_blank_line():
 @pytest.mark.parametrize("raw", [b"NoColonHere\r\n\r\n", b"Bad Name: x\r\n\r\n", b": empty\r\n\r\n",
                                  b"A: 1\r\n folded\r\n\r\n", b"A\x00: 1\r\n\r\n"])
 def test_malformed_lines_are_400(raw):
-    with pytest.raises(HeadError) as info:
+    with pytest.raises(Refusal) as info:
         parse(raw)
     assert info.value.status == 400
 
 
 def test_limits_are_431():
-    with pytest.raises(HeadError) as info:
+    with pytest.raises(Refusal) as info:
         parse(b"A: " + b"x" * MAX_LINE + b"\r\n\r\n")
     assert info.value.status == 431
     many = b"".join(b"H%d: v\r\n" % i for i in range(MAX_FIELDS + 1)) + b"\r\n"
-    with pytest.raises(HeadError) as info:
+    with pytest.raises(Refusal) as info:
         parse(many)
     assert info.value.status == 431
     assert len(parse(b"".join(b"H%d: v\r\n" % i for i in range(MAX_FIELDS)) + b"\r\n")) == MAX_FIELDS

@@ -12,6 +12,7 @@ import pytest
 
 from argo_proxy import logs
 from argo_proxy.server import loggable
+from tests.proxyproc import wait_until
 
 log = logging.getLogger("argo_proxy")
 TEXT_LINE = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} \| (\w+) +\| (.*)$")
@@ -24,16 +25,6 @@ def clean_logging():
     yield
     logs.unbind()
     logs.teardown()
-
-
-def poll(predicate, timeout=5.0):
-    """Wait for a condition with a deadline (the flusher thread gives no notice)."""
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.01)
-    return True
 
 
 def lines(stream):
@@ -110,7 +101,7 @@ def test_the_flusher_thread_writes_the_buffer_on_its_own():
     out = io.StringIO()
     logs.setup(stream=out, flush_interval=0.05)
     logs.access("GET", "/health", None, 200, 1.0)
-    assert poll(lambda: "GET /health" in out.getvalue())
+    assert wait_until(lambda: "GET /health" in out.getvalue())
 
 
 def test_a_full_buffer_is_written_at_once():

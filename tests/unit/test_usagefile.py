@@ -15,19 +15,10 @@ import pytest
 from argo_proxy import observe, usagecmd, usagefile, usagesummary
 from argo_proxy.usagesummary import BadParameter, Summary, parse_group, parse_since
 from tests.inproc import drive, make_app
+from tests.proxyproc import wait_until
 
 SLOW = 3600.0   # a flush interval that never comes during a test
 NOW = calendar.timegm((2025, 3, 10, 12, 0, 0))
-
-
-def poll(predicate, timeout=5.0):
-    """Wait for a condition with a deadline (the flusher thread gives no notice)."""
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.01)
-    return True
 
 
 def trace(model="gpt4o", route="/v1/chat/completions", status=200, user="ann", tokens=(10, 5),
@@ -109,7 +100,7 @@ def test_client_chosen_text_stays_one_ascii_line(usage_log):
 def test_the_flusher_writes_within_its_interval(usage_log):
     log = usage_log(interval=0.05)
     log.record(trace())
-    assert poll(lambda: os.path.getsize(log.path) > 0)
+    assert wait_until(lambda: os.path.getsize(log.path) > 0)
     assert len(read_lines(log.path)) == 1
 
 
@@ -119,7 +110,7 @@ def test_a_full_buffer_wakes_the_flusher(usage_log):
         log.record(trace())
     assert os.path.getsize(log.path) == 0
     log.record(trace())
-    assert poll(lambda: os.path.getsize(log.path) > 0)
+    assert wait_until(lambda: os.path.getsize(log.path) > 0)
     assert len(read_lines(log.path)) == 3
 
 
