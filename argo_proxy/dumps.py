@@ -217,8 +217,9 @@ def load_index(folder) -> list:
 
 
 def write_file(folder, name, data):
-    """Write via a temp file and a rename: a reader never sees half a dump. Mode 0600."""
-    tmp = os.path.join(folder, _TMP + name)
+    """Write via a temp file and a rename: a reader never sees half a dump (nor a temp file
+    under a *.json name). Mode 0600."""
+    tmp = os.path.join(folder, _TMP + name + ".part")
     flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_NOFOLLOW", 0)
     fd = os.open(tmp, flags, 0o600)
     try:
