@@ -54,8 +54,11 @@ class Request:
         odd = []   # NaN, Infinity and numbers too large for a double: found, then named
         decoder = json.JSONDecoder(parse_constant=lambda name: odd.append(name) or _NAN,
                                    parse_float=lambda text: _finite(text, odd))
-        try:
-            data, self.raw_json = rawjson.loads(self.body, decoder)
+        try:   # where each top-level value lies only matters for large bodies (rawjson)
+            if len(self.body) >= rawjson.WORTH_IT:
+                data, self.raw_json = rawjson.loads(self.body, decoder)
+            else:
+                data = decoder.decode(self.body.decode(json.detect_encoding(self.body), "surrogatepass"))
         except RecursionError:
             raise ProxyError(400, "Request body JSON is nested too deeply.", code="invalid_json")
         except ValueError as exc:

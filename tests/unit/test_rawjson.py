@@ -17,8 +17,9 @@ def test_spans_point_at_each_top_level_value():
     text = ' { "model" : "gpt-4o" ,\n"messages":[{"model":"inner"}], "n": 1.5e3, "t":true}  '
     obj, raw = load(text)
     assert obj == json.loads(text)
+    data = text.encode("utf-8")
     for key, (start, end) in raw.spans.items():
-        assert json.loads(text[start:end]) == obj[key]
+        assert json.loads(data[start:end]) == obj[key]
 
 
 def test_splice_replaces_only_the_top_level_values_and_keeps_the_rest_verbatim():
@@ -61,9 +62,18 @@ def test_non_objects_repeats_and_malformed_text_behave_as_json_loads(text):
     assert obj == expected and raw is None
 
 
-def test_utf16_bodies_are_decoded_as_json_does():
+def test_utf16_bodies_are_decoded_as_json_does_and_never_spliced():
     obj, raw = load('{"model": "m\u00e9"}'.encode("utf-16"))
-    assert obj == {"model": "m\u00e9"} and raw is not None
+    assert obj == {"model": "m\u00e9"} and raw is None
+
+
+def test_spans_are_byte_offsets_in_non_ascii_bodies():
+    text = '{"a": "\U0001f642 caf\u00e9 \u6f22", "model": "x", "b": ["\u00e9"]}'
+    obj, raw = load(text)
+    data = text.encode("utf-8")
+    assert data[slice(*raw.spans["model"])] == b'"x"' and data[raw.brace:raw.brace + 1] == b"{"
+    obj["model"] = "y\u00e9"
+    assert json.loads(raw.splice(obj, ("model",))) == obj
 
 
 def test_random_objects_round_trip():
