@@ -26,19 +26,26 @@ def dumps(folder):
     if not os.path.isdir(str(folder)):
         return {}, []
     names = sorted(n for n in os.listdir(str(folder)) if n.endswith(".json"))
-    records = {}
+    records, kept = {}, []
     for name in names:
-        with open(os.path.join(str(folder), name), encoding="utf-8") as fh:
-            rec = json.load(fh)
+        try:
+            with open(os.path.join(str(folder), name), encoding="utf-8") as fh:
+                rec = json.load(fh)
+        except FileNotFoundError:   # the writer thread removed it (the cap) since the listing
+            continue
         records[rec["request_id"]] = rec
-    return records, names
+        kept.append(name)
+    return records, kept
 
 
 def texts(folder):
     out = []
     for name in os.listdir(str(folder)):
-        with open(os.path.join(str(folder), name), encoding="utf-8") as fh:
-            out.append(fh.read())
+        try:
+            with open(os.path.join(str(folder), name), encoding="utf-8") as fh:
+                out.append(fh.read())
+        except FileNotFoundError:   # removed by the writer thread since the listing
+            continue
     return out
 
 
