@@ -26,17 +26,13 @@ Faults for probing which calls a client really needs::
 
 from __future__ import annotations
 
-import gzip
-import itertools
 import json
-import socket
 import sys
 import threading
 import time
 import uuid
-import zlib
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import parse_qsl, urlsplit
+
+from tests.agents.recording import RecordingFake, RecordingHandler
 
 __all__ = ["FakeAnthropic", "Reply", "ToolRound", "text_reply", "tool_use_reply", "error_reply",
            "tool_results", "MODELS"]
@@ -234,50 +230,8 @@ def _model_json(entry):
 
 # ---- server -----------------------------------------------------------------------------------
 
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
+class _Handler(RecordingHandler):
     server_version = "FakeAnthropic/1"
-
-    def log_message(self, *args):
-        pass
-
-    def setup(self):
-        BaseHTTPRequestHandler.setup(self)
-        self.conn_id = self.server.owner._track(self.connection)
-
-    def finish(self):
-        try:
-            BaseHTTPRequestHandler.finish(self)
-        finally:
-            self.server.owner._untrack(self.conn_id)
-
-    def __getattr__(self, name):
-        if name.startswith("do_"):
-            return self._handle
-        raise AttributeError(name)
-
-    # -- io --
-
-    def _read_body(self):
-        if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
-            chunks = []
-            while True:
-                size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
-                if size == 0:
-                    while self.rfile.readline() not in (b"\r\n", b"\n", b""):
-                        pass
-                    break
-                chunks.append(self.rfile.read(size))
-                self.rfile.readline()
-            raw = b"".join(chunks)
-        else:
-            raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-        encoding = self.headers.get("Content-Encoding", "").lower()
-        if encoding == "gzip":
-            raw = gzip.decompress(raw)
-        elif encoding == "deflate":
-            raw = zlib.decompress(raw)
-        return raw
 
     def _send_json(self, status, obj, extra_headers=None, head=False):
         data = json.dumps(obj).encode("utf-8")
@@ -368,159 +322,18 @@ class _Handler(BaseHTTPRequestHandler):
         return self._send_json(200, _message(reply, body["model"], input_tokens), reply.headers)
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    allow_reuse_address = True
-
-    def handle_error(self, request, client_address):
-        # A client dropping an idle keep-alive connection is normal, not a test failure.
-        if isinstance(sys.exc_info()[1], (ConnectionResetError, BrokenPipeError, ConnectionAbortedError)):
-            return
-        ThreadingHTTPServer.handle_error(self, request, client_address)
-
-
-class FakeAnthropic(object):
+class FakeAnthropic(RecordingFake):
     """The recording fake; ``url`` is ``http://127.0.0.1:PORT`` (use it as ANTHROPIC_BASE_URL)."""
 
+    HANDLER = _Handler
+    NAME = "fake-anthropic"
+
     def __init__(self, responder=None, models=MODELS, port=0):
-        self.responder = responder or _default_responder
-        self.models = tuple(models)
-        self._port = port
-        self._cond = threading.Condition()
-        self._requests, self._faults, self._conns = [], [], {}
-        self._ids = itertools.count(1)
-        self._server = self._thread = None
-
-    # -- lifecycle --
-
-    def start(self):
-        if self._server is not None:
-            raise RuntimeError("FakeAnthropic already started")
-        self._server = _Server(("127.0.0.1", self._port), _Handler)
-        self._server.owner = self
-        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
-                                        name="fake-anthropic", daemon=True)
-        self._thread.start()
-        return self
-
-    def stop(self):
-        if self._server is None:
-            return
-        server, self._server = self._server, None
-        server.shutdown()
-        server.server_close()
-        with self._cond:
-            conns = list(self._conns.values())
-        for sock in conns:  # idle keep-alive connections
-            try:
-                sock.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
-        self._thread.join(timeout=5)
-
-    def __enter__(self):
-        return self.start() if self._server is None else self
-
-    def __exit__(self, *exc):
-        self.stop()
-        return False
-
-    @property
-    def port(self):
-        if self._server is None:
-            raise RuntimeError("FakeAnthropic not started")
-        return self._server.server_address[1]
-
-    @property
-    def url(self):
-        return "http://127.0.0.1:%d" % self.port
-
-    # -- faults --
-
-    def add_fault(self, path, status, times=None, when=None, headers=None):
-        """Answer requests whose path (no query) equals ``path`` with ``status``.
-
-        ``times`` limits how often (None: always); ``when(request) -> bool`` narrows it further.
-        """
-        with self._cond:
-            self._faults.append({"path": path, "status": status, "times": times, "when": when,
-                                 "headers": headers})
-
-    def clear_faults(self):
-        with self._cond:
-            del self._faults[:]
-
-    def _take_fault(self, record):
-        with self._cond:
-            for fault in self._faults:
-                if fault["path"] != record["path_only"] or fault["times"] == 0:
-                    continue
-                if fault["when"] is not None and not fault["when"](record):
-                    continue
-                if fault["times"] is not None:
-                    fault["times"] -= 1
-                record["fault"] = fault["status"]
-                return fault
-        return None
-
-    # -- recording --
-
-    def _track(self, sock):
-        with self._cond:
-            conn_id = next(self._ids)
-            self._conns[conn_id] = sock
-            return conn_id
-
-    def _untrack(self, conn_id):
-        with self._cond:
-            self._conns.pop(conn_id, None)
-
-    def _record(self, handler, raw):
-        parts = urlsplit(handler.path)
-        text = raw.decode("utf-8", "replace")
-        try:
-            parsed = json.loads(text) if text.strip() else None
-        except ValueError:
-            parsed = None
-        record = {
-            "seq": None,
-            "time": time.time(),
-            "method": handler.command,
-            "path": handler.path,                      # with the query string
-            "path_only": parts.path,
-            "query": dict(parse_qsl(parts.query, keep_blank_values=True)),
-            "headers": {k.lower(): v for k, v in handler.headers.items()},
-            "header_list": list(handler.headers.items()),
-            "body": text,
-            "json": parsed,
-            "status": None,                            # filled in once answered
-            "reply": None,
-        }
-        with self._cond:
-            record["seq"] = len(self._requests) + 1
-            self._requests.append(record)
-            self._cond.notify_all()
-        return record
-
-    def _finish(self, record, status):
-        with self._cond:
-            record["status"] = status
-            self._cond.notify_all()
-
-    @property
-    def requests(self):
-        """Every request so far, in arrival order (dicts; see ``_record``)."""
-        with self._cond:
-            return list(self._requests)
+        RecordingFake.__init__(self, responder or _default_responder, models, port)
 
     def messages(self):
         """Only the POST /v1/messages requests."""
         return [r for r in self.requests if r["method"] == "POST" and r["path_only"] == "/v1/messages"]
-
-    def wait_for(self, predicate, timeout=5.0):
-        """Block until ``predicate(requests)`` is true; returns bool."""
-        with self._cond:
-            return self._cond.wait_for(lambda: predicate(list(self._requests)), timeout)
 
     def summary(self):
         """One line per request: seq, method, path, status, model, stream, #messages, #tools."""
@@ -533,7 +346,7 @@ class FakeAnthropic(object):
         return "\n".join(lines)
 
 
-if __name__ == "__main__":  # manual use: python tests/agents/recorder.py [PORT]
+if __name__ == "__main__":  # manual use: python -m tests.agents.recorder [PORT]
     import signal
 
     fake = FakeAnthropic(port=int(sys.argv[1]) if len(sys.argv) > 1 else 0).start()
