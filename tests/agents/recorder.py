@@ -258,29 +258,13 @@ class _Handler(RecordingHandler):
         for key, value in reply.headers.items():
             self.send_header(key, value)
         self.end_headers()
-        for event, data in sse_events(reply, model, input_tokens):
-            frame = ("event: %s\ndata: %s\n\n" % (event, json.dumps(data))).encode("utf-8")
-            self.wfile.write(b"%x\r\n%s\r\n" % (len(frame), frame))
-            self.wfile.flush()
-        self.wfile.write(b"0\r\n\r\n")
-        self.wfile.flush()
-        return 200
+        return self._write_frames(("event: %s\ndata: %s\n\n" % (event, json.dumps(data))).encode("utf-8")
+                                  for event, data in sse_events(reply, model, input_tokens))
 
     # -- routing --
 
-    def _handle(self):
-        owner = self.server.owner
-        raw = self._read_body()
-        record = owner._record(self, raw)
-        try:
-            status = self._route(owner, record)
-        except (BrokenPipeError, ConnectionResetError):
-            status = "disconnected"
-            self.close_connection = True
-        except Exception as exc:  # a bug in a responder: tell the client and the test
-            status = self._send_error_json(500, "api_error", "fake server error: %r" % (exc,))
-            record["exception"] = repr(exc)
-        owner._finish(record, status)
+    def _internal_error(self, message):
+        return self._send_error_json(500, "api_error", message)
 
     def _route(self, owner, record):
         method, path = self.command, record["path_only"]

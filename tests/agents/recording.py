@@ -41,6 +41,28 @@ class RecordingHandler(BaseHTTPRequestHandler):
             return self._handle
         raise AttributeError(name)
 
+    def _handle(self):
+        owner = self.server.owner
+        record = owner._record(self, self._read_body())
+        try:
+            status = self._route(owner, record)
+        except (BrokenPipeError, ConnectionResetError):
+            status = "disconnected"
+            self.close_connection = True
+        except Exception as exc:  # a bug in a responder: tell the client and the test
+            status = self._internal_error("fake server error: %r" % (exc,))
+            record["exception"] = repr(exc)
+        owner._finish(record, status)
+
+    def _write_frames(self, frames):
+        """Each frame (bytes) as one chunk, flushed, then the last chunk; the head is sent."""
+        for frame in frames:
+            self.wfile.write(b"%x\r\n%s\r\n" % (len(frame), frame))
+            self.wfile.flush()
+        self.wfile.write(b"0\r\n\r\n")
+        self.wfile.flush()
+        return 200
+
     def _read_body(self):
         if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
             chunks = []
